@@ -1,0 +1,1 @@
+"""Implementations of the domain ports: MongoDB/Beanie, brokers, security, outbound HTTP."""

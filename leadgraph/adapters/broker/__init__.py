@@ -1,0 +1,1 @@
+"""Event brokers: in-process (single replica) and Redis pub/sub (several replicas)."""

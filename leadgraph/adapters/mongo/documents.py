@@ -1,0 +1,73 @@
+"""Beanie documents. Each reuses the domain's field model, so storage cannot drift from it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pymongo
+from beanie import Document
+from pydantic import Field
+
+from leadgraph.domain.leads import LeadFields
+from leadgraph.domain.users import ApiKeyTier, Role
+
+
+class LeadDocument(LeadFields, Document):
+    class Settings:
+        name = "leads"
+        indexes = [
+            pymongo.IndexModel([("email", pymongo.ASCENDING)]),
+            pymongo.IndexModel([("phone", pymongo.ASCENDING)]),
+            pymongo.IndexModel([("created_at", pymongo.DESCENDING)]),
+            pymongo.IndexModel([("status", pymongo.ASCENDING)]),
+            pymongo.IndexModel([("assigned_to", pymongo.ASCENDING)]),
+        ]
+
+
+class UserDocument(Document):
+    email: str
+    username: str | None = None
+    name: str = ""
+    password_hash: str
+    role: Role = Role.AGENT
+    is_active: bool = True
+    created_at: datetime
+
+    class Settings:
+        name = "users"
+        indexes = [
+            pymongo.IndexModel([("email", pymongo.ASCENDING)], unique=True),
+            pymongo.IndexModel([("username", pymongo.ASCENDING)]),
+        ]
+
+
+class ApiKeyDocument(Document):
+    name: str
+    prefix: str
+    key_hash: str
+    tier: ApiKeyTier = ApiKeyTier.STANDARD
+    created_by: str | None = None
+    created_at: datetime
+    revoked: bool = False
+
+    class Settings:
+        name = "api_keys"
+        indexes = [pymongo.IndexModel([("key_hash", pymongo.ASCENDING)], unique=True)]
+
+
+class AuthSessionDocument(Document):
+    user_id: str
+    refresh_jti: str
+    revoked: bool = False
+    created_at: datetime
+    expires_at: datetime
+    rotated_at: datetime | None = Field(default=None)
+
+    class Settings:
+        name = "auth_sessions"
+        indexes = [pymongo.IndexModel([("user_id", pymongo.ASCENDING)])]
+
+
+ALL_DOCUMENTS: list[type[Document]] = [
+    LeadDocument, UserDocument, ApiKeyDocument, AuthSessionDocument,
+]

@@ -1,0 +1,114 @@
+"""Embedded MongoDB: an nx-27017 wire-protocol server over SQLite, run as a child process.
+
+Used when ``MONGODB_URL`` is unset so the service runs with no database installed. The data
+file lives under the data directory, so data survives a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+log = logging.getLogger(__name__)
+
+_LAUNCH = "import sys; from nx_27017.nx_27017 import main; sys.exit(main())"
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class EmbeddedMongo:
+    """Start/stop one nx-27017 process. Synchronous so the CLI can own it before workers fork."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, startup_timeout: float = 30.0):
+        self.data_dir = data_dir
+        self.port = port or free_loopback_port()
+        self.startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    @property
+    def db_file(self) -> Path:
+        return self.data_dir / "leadgraph.nx.db"
+
+    def start(self) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_file = (self.data_dir / "nx-27017.log").open("ab")
+        command = [sys.executable, "-c", _LAUNCH, "--db", str(self.db_file),
+                   "--host", "127.0.0.1", "-p", str(self.port)]
+        # Its own session: a Ctrl-C on the terminal reaches us, and we stop it in order.
+        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
+            command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log_file.close()
+        self._wait_until_ready()
+        log.info("embedded MongoDB (nx-27017) on %s, data in %s", self.url, self.db_file)
+        return self.url
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        client: MongoClient[dict[str, object]] = MongoClient(
+            self.url, serverSelectionTimeoutMS=250, connectTimeoutMS=250
+        )
+        try:
+            while True:
+                if self._process is not None and self._process.poll() is not None:
+                    raise RuntimeError(
+                        f"nx-27017 exited with {self._process.returncode}; "
+                        f"see {self.data_dir / 'nx-27017.log'}"
+                    )
+                try:
+                    client.admin.command("ping")
+                    return
+                except PyMongoError:
+                    if time.monotonic() > deadline:
+                        self.stop()
+                        raise RuntimeError("nx-27017 did not answer ping in time") from None
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def __enter__(self) -> EmbeddedMongo:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def astart(self) -> str:
+        return await asyncio.to_thread(self.start)
+
+    async def astop(self) -> None:
+        await asyncio.to_thread(self.stop)

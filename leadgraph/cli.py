@@ -1,0 +1,113 @@
+"""The ``leadgraph`` command: serve, schema export, users and API keys."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+
+from leadgraph.adapters.mongo.embedded import EmbeddedMongo
+from leadgraph.domain.errors import DomainError
+from leadgraph.domain.users import ApiKeyTier, Principal, PrincipalKind, Role
+from leadgraph.runtime import Runtime, open_runtime
+from leadgraph.settings import Settings
+
+app = typer.Typer(help="LeadGraph: GraphQL-first backend for AI-assisted lead capture.",
+                  no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="api-keys")
+
+CLI_PRINCIPAL = Principal(
+    kind=PrincipalKind.API_KEY, id="cli", display_name="leadgraph cli", role=Role.ADMIN
+)
+T = TypeVar("T")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve GraphQL (http://HOST:PORT/graphql) and the REST dialects."""
+    settings = Settings()
+    settings.resolved_secret_key()  # generate it once, before workers race for it
+    embedded: EmbeddedMongo | None = None
+    if settings.embedded_mongo:
+        # One embedded database for all workers: started here, handed down by URL.
+        embedded = EmbeddedMongo(settings.leadgraph_data_dir)
+        os.environ["MONGODB_URL"] = embedded.start()
+        typer.echo(f"embedded MongoDB (nx-27017) at {embedded.url}, data in {embedded.db_file}")
+    try:
+        uvicorn.run(
+            "leadgraph.app:create_app", factory=True, host=host, port=port, workers=workers,
+            log_level=log_level, ws="websockets-sansio", proxy_headers=True,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@schema_app.command("export")
+def schema_export() -> None:
+    """Print the GraphQL schema (SDL)."""
+    from leadgraph.app import schema_options
+    from leadgraph.schema import build_schema
+
+    typer.echo(build_schema(schema_options(Settings())).as_str())
+
+
+def _with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with open_runtime(Settings()) as runtime:
+            return await action(runtime)
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)],
+    name: Annotated[str, typer.Option()] = "",
+    username: Annotated[str | None, typer.Option()] = None,
+    admin: Annotated[bool, typer.Option("--admin/--agent")] = False,
+) -> None:
+    """Create a user (the first user of an installation is always an admin)."""
+
+    async def action(runtime: Runtime) -> str:
+        user = await runtime.use_cases.users.create(
+            CLI_PRINCIPAL, email=email, password=password, name=name, username=username,
+            admin=admin,
+        )
+        return f"created {user.role.value} {user.email} ({user.id})"
+
+    typer.echo(_with_runtime(action))
+
+
+@keys_app.command("create")
+def api_keys_create(
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "api key",
+    tier: Annotated[ApiKeyTier, typer.Option()] = ApiKeyTier.STANDARD,
+) -> None:
+    """Create an API key and print it. It is shown only this once."""
+
+    async def action(runtime: Runtime) -> str:
+        _, secret = await runtime.use_cases.auth.create_api_key(CLI_PRINCIPAL, name, tier)
+        return secret
+
+    typer.echo(_with_runtime(action))

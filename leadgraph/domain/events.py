@@ -1,0 +1,44 @@
+"""Domain events: facts published after the write that caused them is stored."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+LEAD_CREATED = "lead.created"
+LEAD_UPDATED = "lead.updated"
+LEAD_DELETED = "lead.deleted"
+
+LEADS_CHANNEL = "leads"
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """A JSON-safe fact. ``channel`` groups events for subscribers (one topic per stream)."""
+
+    type: str
+    channel: str
+    data: dict[str, Any]
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_message(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "channel": self.channel,
+            "data": self.data,
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> DomainEvent:
+        return cls(
+            type=str(message["type"]),
+            channel=str(message["channel"]),
+            data=dict(message["data"]),
+            at=datetime.fromisoformat(str(message["at"])),
+            id=str(message["id"]),
+        )

@@ -1,0 +1,18 @@
+"""The use cases of one running service, handed to both transports by the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leadgraph.resolvers.auth import AuthUseCases
+from leadgraph.resolvers.health import HealthUseCases
+from leadgraph.resolvers.leads import LeadUseCases
+from leadgraph.resolvers.users import UserUseCases
+
+
+@dataclass(frozen=True)
+class UseCases:
+    leads: LeadUseCases
+    auth: AuthUseCases
+    users: UserUseCases
+    health: HealthUseCases

@@ -1,0 +1,28 @@
+"""Legacy REST dialects, one module per document in ``shared/seeds``.
+
+Each module only translates: its paths, field names, pagination and error envelope onto the
+same use cases GraphQL calls. See README "REST dialects" for the conflict rules.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from leadgraph.rest_compat import (
+    agency_chat,
+    chatbots_platform,
+    customer_care,
+    lead_capture,
+    lead_management,
+)
+
+
+def routes() -> list[BaseRoute]:
+    """All dialect routes. Order matters only where two documents share a path (health)."""
+    return [
+        *lead_capture.routes(),  # owns "/" and the superset "/health"
+        *agency_chat.routes(),
+        *lead_management.routes(),
+        *customer_care.routes(),
+        *chatbots_platform.routes(),
+    ]

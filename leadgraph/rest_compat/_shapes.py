@@ -1,0 +1,43 @@
+"""Wire shapes that more than one legacy document spells the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadgraph.domain.errors import FieldProblem, ValidationFailed
+from leadgraph.domain.users import User
+from leadgraph.resolvers.auth import TokenGrant
+from leadgraph.rest_compat._http import Call
+
+LoginShape = dict[str, Any]
+
+
+def snake_token_grant(grant: TokenGrant) -> LoginShape:
+    """Seeds 002 and 003: ``{access_token, token_type, expires_in, user{id, email, name}}``."""
+    return {
+        "access_token": grant.access_token,
+        "token_type": grant.token_type,
+        "expires_in": grant.expires_in,
+        "refresh_token": grant.refresh_token,
+        "user": user_summary(grant.user),
+    }
+
+
+def user_summary(user: User) -> dict[str, Any]:
+    return {"id": user.id, "email": user.email, "name": user.name}
+
+
+async def login_with_email(call: Call) -> TokenGrant:
+    """Seeds 002/003 log in with ``{"email", "password"}``."""
+    body = await call.json_object()
+    email, password = body.get("email"), body.get("password")
+    problems = [
+        FieldProblem(name, "is required and must be a string")
+        for name, value in (("email", email), ("password", password))
+        if not isinstance(value, str) or not value
+    ]
+    if problems:
+        raise ValidationFailed(problems)
+    assert isinstance(email, str) and isinstance(password, str)
+    return await call.use_cases.auth.login(email, password)
+

@@ -1,0 +1,93 @@
+"""Composition root: build adapters from settings and wire them into the use cases.
+
+Everything with a lifetime (database client, embedded server, broker) is opened here, inside
+the app's lifespan (or a CLI command), and closed in reverse order. Nothing is created at
+import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from leadgraph import __version__
+from leadgraph.adapters.broker.memory import InMemoryBroker
+from leadgraph.adapters.broker.redis import RedisBroker
+from leadgraph.adapters.clock import SystemClock
+from leadgraph.adapters.mongo.connection import MongoDatabase
+from leadgraph.adapters.mongo.embedded import EmbeddedMongo
+from leadgraph.adapters.mongo.leads import MongoLeadRepository
+from leadgraph.adapters.mongo.users import (
+    MongoApiKeyRepository,
+    MongoSessionRepository,
+    MongoUserRepository,
+)
+from leadgraph.adapters.security.passwords import Argon2PasswordHasher
+from leadgraph.adapters.security.tokens import JwtTokenCodec
+from leadgraph.resolvers.auth import AuthPolicy, AuthUseCases
+from leadgraph.resolvers.health import HealthUseCases
+from leadgraph.resolvers.leads import LeadUseCases
+from leadgraph.resolvers.registry import UseCases
+from leadgraph.resolvers.users import UserUseCases
+from leadgraph.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    use_cases: UseCases
+    database: MongoDatabase
+    broker: InMemoryBroker | RedisBroker
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    async with AsyncExitStack() as stack:
+        mongodb_url = settings.mongodb_url
+        if not mongodb_url:
+            embedded = EmbeddedMongo(settings.leadgraph_data_dir)
+            mongodb_url = await embedded.astart()
+            stack.push_async_callback(embedded.astop)
+
+        database = MongoDatabase(mongodb_url, settings.mongodb_db_name)
+        stack.push_async_callback(database.close)
+        await database.connect()
+
+        broker: InMemoryBroker | RedisBroker
+        if settings.redis_url:
+            redis_broker = RedisBroker(settings.redis_url, prefix=settings.redis_channel_prefix)
+            await redis_broker.start()
+            broker = redis_broker
+        else:
+            broker = InMemoryBroker()
+        stack.push_async_callback(broker.close)
+
+        clock = SystemClock()
+        users = MongoUserRepository()
+        auth = AuthUseCases(
+            users=users,
+            api_keys=MongoApiKeyRepository(),
+            sessions=MongoSessionRepository(),
+            hasher=Argon2PasswordHasher(),
+            tokens=JwtTokenCodec(
+                settings.resolved_secret_key(), settings.jwt_issuer, settings.jwt_audience
+            ),
+            clock=clock,
+            bootstrap_api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+            policy=AuthPolicy(
+                access_ttl_seconds=settings.access_token_ttl_seconds,
+                refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+            ),
+        )
+        probes = {"mongodb": database, "broker": broker}
+        use_cases = UseCases(
+            leads=LeadUseCases(MongoLeadRepository(), users, broker, clock),
+            auth=auth,
+            users=UserUseCases(users, auth),
+            health=HealthUseCases(probes, clock, __version__),
+        )
+        yield Runtime(settings=settings, use_cases=use_cases, database=database, broker=broker)

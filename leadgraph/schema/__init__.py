@@ -1,0 +1,72 @@
+"""The Strawberry schema: types, inputs, roots, extensions and permissions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from leadgraph.schema.errors import DomainErrorCodes, is_unexpected
+from leadgraph.schema.extensions import Notices
+from leadgraph.schema.mutation import Mutation
+from leadgraph.schema.query import Query
+from leadgraph.schema.subscription import Subscription
+
+log = logging.getLogger("leadgraph.graphql")
+
+
+class LeadGraphSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only what is our fault; the caller's mistakes go back to the caller."""
+        for error in errors:
+            if is_unexpected(error):
+                log.error("unexpected GraphQL error", exc_info=error.original_error)
+
+
+@dataclass(frozen=True)
+class SchemaOptions:
+    introspection: bool = True
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    cache_size: int = 256
+
+
+def build_schema(options: SchemaOptions | None = None) -> strawberry.Schema:
+    options = options or SchemaOptions()
+    extensions: list[Any] = [
+        ParserCache(maxsize=options.cache_size),
+        ValidationCache(maxsize=options.cache_size),
+        MaxTokensLimiter(max_token_count=options.max_tokens),
+        QueryDepthLimiter(max_depth=options.max_depth),
+        MaxAliasesLimiter(max_alias_count=options.max_aliases),
+        DomainErrorCodes(),
+        Notices,
+    ]
+    if not options.introspection:
+        extensions.append(DisableIntrospection())
+    return LeadGraphSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not options.introspection),
+    )
+
+
+__all__ = ["SchemaOptions", "build_schema"]

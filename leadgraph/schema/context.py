@@ -1,0 +1,55 @@
+"""Per-request GraphQL context: who is calling, the use cases, and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.dataloader import DataLoader
+
+from leadgraph.domain.errors import Unauthenticated
+from leadgraph.domain.leads import Lead
+from leadgraph.domain.users import Principal, User
+from leadgraph.resolvers.registry import UseCases
+
+
+class Loaders:
+    """Saleor-style registry: one ``<entity>_by_<key>`` loader per relation, per request.
+
+    On a WebSocket the context lives as long as the connection, so caching is off there:
+    batching still collapses N lookups into one query, but nothing goes stale.
+    """
+
+    def __init__(self, use_cases: UseCases, *, cache: bool = True) -> None:
+        self.lead_by_id: DataLoader[str, Lead | None] = DataLoader(
+            load_fn=use_cases.leads.load_many, cache=cache
+        )
+        self.user_by_id: DataLoader[str, User | None] = DataLoader(
+            load_fn=use_cases.users.load_many, cache=cache
+        )
+
+
+@dataclass
+class GraphQLContext:
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    use_cases: UseCases
+    loaders: Loaders
+    principal: Principal | None = None
+    auth_error: str | None = None
+    connection_params: dict[str, Any] | None = None
+    notices: list[dict[str, Any]] = field(default_factory=list)
+
+    def actor(self) -> Principal:
+        """The principal, for resolvers behind ``IsAuthenticated``."""
+        if self.principal is None:
+            raise Unauthenticated(self.auth_error or "Authentication required")
+        return self.principal
+
+    def mark_unauthorized(self) -> None:
+        """Give an unauthenticated HTTP request the 401 status every transport uses."""
+        if isinstance(self.response, Response):
+            self.response.status_code = 401

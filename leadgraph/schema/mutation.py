@@ -1,0 +1,94 @@
+"""Mutation root."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry import Info
+
+from leadgraph.resolvers.auth import TokenGrant
+from leadgraph.schema.context import GraphQLContext
+from leadgraph.schema.inputs import LeadInput, LeadUpdateInput, provided_fields
+from leadgraph.schema.permissions import IsAuthenticated
+from leadgraph.schema.types import ApiKey, ApiKeyCreated, ApiKeyTier, AuthPayload, Lead, User
+
+Ctx = Info[GraphQLContext, Any]
+
+
+def _auth_payload(grant: TokenGrant) -> AuthPayload:
+    return AuthPayload(
+        access_token=grant.access_token, refresh_token=grant.refresh_token,
+        token_type=grant.token_type, expires_in=grant.expires_in,
+        user=User.from_domain(grant.user),
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description=(
+            "Create a lead. If a lead with the same (normalised) email or phone exists it is "
+            "updated instead, and `extensions.leadgraph.deduplicated` lists its id."
+        ),
+    )
+    async def create_lead(self, info: Ctx, input: LeadInput) -> Lead:
+        write = await info.context.use_cases.leads.create(
+            info.context.actor(), provided_fields(input)
+        )
+        if write.deduplicated:
+            info.context.notices.append({"deduplicated": write.lead.id})
+        return Lead.from_domain(write.lead)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def update_lead(self, info: Ctx, id: strawberry.ID, input: LeadUpdateInput) -> Lead:
+        lead = await info.context.use_cases.leads.update(
+            info.context.actor(), str(id), provided_fields(input)
+        )
+        return Lead.from_domain(lead)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def delete_lead(self, info: Ctx, id: strawberry.ID) -> bool:
+        await info.context.use_cases.leads.delete(info.context.actor(), str(id))
+        return True
+
+    @strawberry.mutation(description="Exchange an email or username and password for tokens.")
+    async def login(self, info: Ctx, identifier: str, password: str) -> AuthPayload:
+        return _auth_payload(await info.context.use_cases.auth.login(identifier, password))
+
+    @strawberry.mutation(description="Rotate a refresh token; each one works once.")
+    async def refresh_token(self, info: Ctx, refresh_token: str) -> AuthPayload:
+        return _auth_payload(await info.context.use_cases.auth.refresh(refresh_token))
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def logout(self, info: Ctx) -> bool:
+        await info.context.use_cases.auth.logout(info.context.actor())
+        return True
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Admins only.")
+    async def create_user(
+        self, info: Ctx, email: str, password: str, name: str | None = None,
+        username: str | None = None, admin: bool = False,
+    ) -> User:
+        user = await info.context.use_cases.users.create(
+            info.context.actor(), email=email, password=password, name=name,
+            username=username, admin=admin,
+        )
+        return User.from_domain(user)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated], description="Admins only.")
+    async def create_api_key(
+        self, info: Ctx, name: str,
+        tier: ApiKeyTier = ApiKeyTier.STANDARD,  # type: ignore[valid-type]
+    ) -> ApiKeyCreated:
+        stored, secret = await info.context.use_cases.auth.create_api_key(
+            info.context.actor(), name, tier
+        )
+        return ApiKeyCreated(
+            api_key=ApiKey(
+                id=strawberry.ID(stored.id), name=stored.name, prefix=stored.prefix,
+                tier=stored.tier, created_at=stored.created_at,
+            ),
+            key=secret,
+        )

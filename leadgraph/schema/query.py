@@ -1,0 +1,71 @@
+"""Query root."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry import Info
+
+from leadgraph.domain.leads import LeadFilter as DomainLeadFilter
+from leadgraph.domain.leads import LeadOrder as DomainLeadOrder
+from leadgraph.schema.context import GraphQLContext
+from leadgraph.schema.inputs import LeadFilter, LeadOrder
+from leadgraph.schema.pagination import page_request
+from leadgraph.schema.permissions import IsAuthenticated
+from leadgraph.schema.types import Lead, LeadConnection, User, UserConnection
+
+Ctx = Info[GraphQLContext, Any]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def lead(self, info: Ctx, id: strawberry.ID) -> Lead | None:
+        found = await info.context.loaders.lead_by_id.load(str(id))
+        return Lead.from_domain(found) if found is not None else None
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Leads, newest first unless ordered otherwise. `first` is at most 100.",
+    )
+    async def leads(
+        self,
+        info: Ctx,
+        filter: LeadFilter | None = None,
+        order_by: LeadOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        offset: int | None = None,
+    ) -> LeadConnection:
+        page = await info.context.use_cases.leads.search(
+            info.context.actor(),
+            filter.to_domain() if filter else DomainLeadFilter(),
+            order_by.to_domain() if order_by else DomainLeadOrder(),
+            page_request(first, after, offset),
+        )
+        for lead in page.items:
+            info.context.loaders.lead_by_id.prime(lead.id, lead)
+        return LeadConnection.from_page(page)
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def me(self, info: Ctx) -> User | None:
+        user = await info.context.use_cases.users.me(info.context.actor())
+        return User.from_domain(user) if user is not None else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def user(self, info: Ctx, id: strawberry.ID) -> User | None:
+        found = await info.context.loaders.user_by_id.load(str(id))
+        return User.from_domain(found) if found is not None else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def users(
+        self, info: Ctx, first: int | None = None, offset: int | None = None
+    ) -> UserConnection:
+        page = await info.context.use_cases.users.search(
+            info.context.actor(), page_request(first, None, offset)
+        )
+        return UserConnection(
+            nodes=[User.from_domain(user) for user in page.items],
+            total_count=page.total, has_next_page=page.has_next,
+        )

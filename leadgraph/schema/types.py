@@ -1,0 +1,230 @@
+"""GraphQL output types. Field names here are a public contract: change them with care."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry import Info
+
+from leadgraph.domain import leads as domain_leads
+from leadgraph.domain import users as domain_users
+from leadgraph.domain.events import LEAD_CREATED, LEAD_DELETED, LEAD_UPDATED, DomainEvent
+from leadgraph.domain.pagination import Page
+from leadgraph.schema.context import GraphQLContext
+from leadgraph.schema.pagination import encode_cursor
+
+LeadStatus = strawberry.enum(domain_leads.LeadStatus, name="LeadStatus")
+LeadSource = strawberry.enum(domain_leads.LeadSource, name="LeadSource")
+LeadIntent = strawberry.enum(
+    domain_leads.LeadIntent, name="LeadIntent", description="Purchase intent."
+)
+ProjectType = strawberry.enum(domain_leads.ProjectType, name="ProjectType")
+FollowUpStatus = strawberry.enum(domain_leads.FollowUpStatus, name="FollowUpStatus")
+LeadSortField = strawberry.enum(domain_leads.LeadSortField, name="LeadSortField")
+Role = strawberry.enum(domain_users.Role, name="Role")
+ApiKeyTier = strawberry.enum(domain_users.ApiKeyTier, name="ApiKeyTier")
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.enum
+class LeadEventType(Enum):
+    CREATED = LEAD_CREATED
+    UPDATED = LEAD_UPDATED
+    DELETED = LEAD_DELETED
+
+
+@strawberry.type
+class ScoreFactors:
+    positive_factors: list[str]
+    negative_factors: list[str]
+
+
+@strawberry.type
+class LeadScore:
+    overall_score: float
+    demographic_score: float
+    behavioral_score: float
+    engagement_score: float
+    intent_score: float
+    conversion_probability: float
+    factors: ScoreFactors
+    recommendations: list[str]
+    model_version: str
+    computed_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, score: domain_leads.LeadScore) -> LeadScore:
+        return cls(
+            overall_score=score.overall_score,
+            demographic_score=score.demographic_score,
+            behavioral_score=score.behavioral_score,
+            engagement_score=score.engagement_score,
+            intent_score=score.intent_score,
+            conversion_probability=score.conversion_probability,
+            factors=ScoreFactors(
+                positive_factors=list(score.factors.positive_factors),
+                negative_factors=list(score.factors.negative_factors),
+            ),
+            recommendations=list(score.recommendations),
+            model_version=score.model_version,
+            computed_at=score.computed_at,
+        )
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    email: str
+    username: str | None
+    name: str
+    role: Role  # type: ignore[valid-type]
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, user: domain_users.User) -> User:
+        return cls(
+            id=strawberry.ID(user.id), email=user.email, username=user.username, name=user.name,
+            role=user.role, is_active=user.is_active, created_at=user.created_at,
+        )
+
+
+@strawberry.type
+class Lead:
+    id: strawberry.ID
+    name: str = strawberry.field(description="Full name (seed 000 calls it client_name).")
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None = strawberry.field(description="E.164, e.g. +15551234567.")
+    company: str | None
+    title: str | None
+    industry: str | None
+    source: LeadSource  # type: ignore[valid-type]
+    status: LeadStatus  # type: ignore[valid-type]
+    intent: LeadIntent  # type: ignore[valid-type]
+    score: LeadScore
+    project_type: ProjectType | None  # type: ignore[valid-type]
+    requirements_summary: str | None
+    timeline: str | None
+    budget_range: str | None
+    follow_up_status: FollowUpStatus  # type: ignore[valid-type]
+    notes: str | None
+    assigned_to: strawberry.ID | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field(description="The user this lead is assigned to.")
+    async def assignee(self, info: Info[GraphQLContext, Any]) -> User | None:
+        if not self.assigned_to:
+            return None
+        user = await info.context.loaders.user_by_id.load(str(self.assigned_to))
+        return User.from_domain(user) if user is not None else None
+
+    @classmethod
+    def from_domain(cls, lead: domain_leads.Lead) -> Lead:
+        return cls(
+            id=strawberry.ID(lead.id), name=lead.name, first_name=lead.first_name,
+            last_name=lead.last_name, email=lead.email, phone=lead.phone, company=lead.company,
+            title=lead.title, industry=lead.industry, source=lead.source, status=lead.status,
+            intent=lead.intent, score=LeadScore.from_domain(lead.score),
+            project_type=lead.project_type, requirements_summary=lead.requirements_summary,
+            timeline=lead.timeline, budget_range=lead.budget_range,
+            follow_up_status=lead.follow_up_status, notes=lead.notes,
+            assigned_to=strawberry.ID(lead.assigned_to) if lead.assigned_to else None,
+            tags=list(lead.tags), created_at=lead.created_at, updated_at=lead.updated_at,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class LeadEdge:
+    cursor: str
+    node: Lead
+
+
+@strawberry.type
+class LeadConnection:
+    edges: list[LeadEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page: Page[domain_leads.Lead]) -> LeadConnection:
+        edges = [
+            LeadEdge(cursor=encode_cursor(page.offset + index), node=Lead.from_domain(lead))
+            for index, lead in enumerate(page.items)
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=page.offset > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=page.total,
+        )
+
+
+@strawberry.type
+class UserConnection:
+    nodes: list[User]
+    total_count: int
+    has_next_page: bool
+
+
+@strawberry.type
+class LeadEvent:
+    type: LeadEventType
+    lead: Lead = strawberry.field(description="The lead as stored after the change.")
+    at: datetime
+    changed_fields: list[str] = strawberry.field(description="Lead fields the change touched.")
+
+    @classmethod
+    def from_domain(cls, event: DomainEvent) -> LeadEvent:
+        lead = domain_leads.Lead.model_validate(event.data["lead"])
+        return cls(
+            type=LeadEventType(event.type), lead=Lead.from_domain(lead), at=event.at,
+            changed_fields=list(event.data.get("changed", [])),
+        )
+
+
+@strawberry.type
+class AuthPayload:
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    user: User
+
+
+@strawberry.type
+class ApiKey:
+    id: strawberry.ID
+    name: str
+    prefix: str
+    tier: ApiKeyTier  # type: ignore[valid-type]
+    created_at: datetime
+
+
+@strawberry.type
+class ApiKeyCreated:
+    api_key: ApiKey
+    key: str = strawberry.field(description="The secret. Shown only in this response.")

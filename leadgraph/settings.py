@@ -1,0 +1,117 @@
+"""All configuration, from the environment, in one object.
+
+Names follow the legacy documents where they define one (``MONGODB_URL``, ``API_KEY``,
+``SECRET_KEY``, ``WHATSAPP_*`` …). In production mode (``LEADGRAPH_ENV=production``) no secret
+has a usable default; in the embedded default a missing ``SECRET_KEY`` is generated once and
+kept in the data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    leadgraph_env: Environment = Environment.DEVELOPMENT
+    leadgraph_data_dir: Path = Path(".leadgraph")
+
+    # Storage and pub/sub. Unset MONGODB_URL -> embedded nx-27017; unset REDIS_URL -> in-process.
+    mongodb_url: str | None = None
+    mongodb_db_name: str = "leadgraph"
+    redis_url: str | None = None
+    redis_channel_prefix: str = "leadgraph"
+
+    # Security.
+    api_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    jwt_issuer: str = "leadgraph"
+    jwt_audience: str = "leadgraph-api"
+    access_token_ttl_seconds: int = Field(default=3600, ge=60)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=300)
+
+    # Assistant.
+    ai_provider: str = "local"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    ai_model: str = "gpt-4o-mini"
+
+    # Voice.
+    elevenlabs_api_key: SecretStr | None = None
+
+    # Channels.
+    whatsapp_webhook_verify_token: SecretStr | None = None
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    instagram_webhook_verify_token: SecretStr | None = None
+    instagram_access_token: SecretStr | None = None
+    instagram_app_secret: SecretStr | None = None
+
+    # Email alerts.
+    smtp_server: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    notification_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # GraphQL hardening.
+    graphql_introspection: bool = True
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 5000
+    graphql_cache_size: int = 256
+
+    @field_validator("notification_emails", mode="before")
+    @classmethod
+    def _split_emails(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_has_secrets(self) -> Settings:
+        if self.leadgraph_env is Environment.PRODUCTION:
+            missing = [name for name, value in (
+                ("SECRET_KEY", self.secret_key), ("MONGODB_URL", self.mongodb_url)
+            ) if not value]
+            if missing:
+                raise ValueError(f"production mode requires {', '.join(missing)}")
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def embedded_mongo(self) -> bool:
+        return not self.mongodb_url
+
+    def resolved_secret_key(self) -> str:
+        """SECRET_KEY, or (development only) one generated once and kept in the data dir."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.leadgraph_env is Environment.PRODUCTION:  # pragma: no cover - validated above
+            raise RuntimeError("SECRET_KEY is required in production")
+        path = self.leadgraph_data_dir / "secret_key"
+        if not path.exists():
+            self.leadgraph_data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another worker won the race; read theirs
+            else:
+                with os.fdopen(descriptor, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
