@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from pymongo.monitoring import CommandListener
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -34,7 +35,10 @@ def schema_options(settings: Settings) -> SchemaOptions:
     )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, command_listeners: Sequence[CommandListener] = ()
+) -> Starlette:
+    """The service. ``command_listeners`` (PyMongo monitoring) let tests count queries."""
     settings = settings or Settings()
     schema = build_schema(schema_options(settings))
     graphql = LeadGraphView(schema)
@@ -45,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, command_listeners) as runtime:
             app.state.runtime = runtime
             app.state.use_cases = runtime.use_cases
             yield

@@ -8,9 +8,11 @@ import time.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+
+from pymongo.monitoring import CommandListener
 
 from leadgraph import __version__
 from leadgraph.adapters.broker.memory import InMemoryBroker
@@ -45,7 +47,10 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, command_listeners: Sequence[CommandListener] = ()
+) -> AsyncIterator[Runtime]:
+    """Open every resource the service needs; ``command_listeners`` watch MongoDB traffic."""
     async with AsyncExitStack() as stack:
         mongodb_url = settings.mongodb_url
         if not mongodb_url:
@@ -53,7 +58,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             mongodb_url = await embedded.astart()
             stack.push_async_callback(embedded.astop)
 
-        database = MongoDatabase(mongodb_url, settings.mongodb_db_name)
+        database = MongoDatabase(
+            mongodb_url, settings.mongodb_db_name, command_listeners=command_listeners
+        )
         stack.push_async_callback(database.close)
         await database.connect()
 

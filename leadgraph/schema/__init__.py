@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
@@ -14,6 +14,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -49,17 +50,19 @@ class SchemaOptions:
 
 def build_schema(options: SchemaOptions | None = None) -> strawberry.Schema:
     options = options or SchemaOptions()
-    extensions: list[Any] = [
-        ParserCache(maxsize=options.cache_size),
-        ValidationCache(maxsize=options.cache_size),
-        MaxTokensLimiter(max_token_count=options.max_tokens),
-        QueryDepthLimiter(max_depth=options.max_depth),
-        MaxAliasesLimiter(max_alias_count=options.max_aliases),
-        DomainErrorCodes(),
+    # Factories: a fresh extension per operation (the parse/validation LRU caches are
+    # module-level, keyed by size, so they are still shared and bounded).
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: ParserCache(maxsize=options.cache_size),
+        lambda: ValidationCache(maxsize=options.cache_size),
+        lambda: MaxTokensLimiter(max_token_count=options.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=options.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=options.max_aliases),
+        DomainErrorCodes,
         Notices,
     ]
     if not options.introspection:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return LeadGraphSchema(
         query=Query,
         mutation=Mutation,

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
+from pymongo.monitoring import CommandListener
 
 from leadgraph.adapters.mongo.documents import ALL_DOCUMENTS
 
 
 class MongoDatabase:
-    def __init__(self, url: str, db_name: str, server_selection_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self, url: str, db_name: str, server_selection_timeout_ms: int = 5000,
+        command_listeners: Sequence[CommandListener] = (),
+    ) -> None:
         # tz_aware: datetimes come back as UTC-aware, equal to what we wrote.
         self.client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
             url, tz_aware=True, serverSelectionTimeoutMS=server_selection_timeout_ms,
-            uuidRepresentation="standard",
+            uuidRepresentation="standard", event_listeners=list(command_listeners),
         )
         self.db_name = db_name
 

@@ -7,6 +7,7 @@ file lives under the data directory, so data survives a restart.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from pymongo.errors import PyMongoError
 
 log = logging.getLogger(__name__)
 
+_PR_SET_PDEATHSIG = 1
 _LAUNCH = "import sys; from nx_27017.nx_27017 import main; sys.exit(main())"
 
 
@@ -30,6 +32,17 @@ def free_loopback_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM the server when the thread that started it dies, even by SIGKILL.
+
+    Without it a killed ``leadgraph serve`` (uvicorn re-raises SIGTERM after its shutdown)
+    would leave an orphan holding the data file.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class EmbeddedMongo:
@@ -50,18 +63,25 @@ class EmbeddedMongo:
         return self.data_dir / "leadgraph.nx.db"
 
     def start(self) -> str:
+        self._spawn()
+        self._wait_until_ready()
+        return self.url
+
+    def _spawn(self) -> None:
+        """Start the process. Must run on a long-lived thread: see ``_die_with_parent``."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_file = (self.data_dir / "nx-27017.log").open("ab")
         command = [sys.executable, "-c", _LAUNCH, "--db", str(self.db_file),
-                   "--host", "127.0.0.1", "-p", str(self.port)]
+                   "--host", "127.0.0.1", "-p", str(self.port),
+                   # nx-27017 refuses to start twice with the same pid file: one per data dir.
+                   "--pid-file", str(self.data_dir / "nx-27017.pid")]
         # Its own session: a Ctrl-C on the terminal reaches us, and we stop it in order.
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log_file.close()
-        self._wait_until_ready()
         log.info("embedded MongoDB (nx-27017) on %s, data in %s", self.url, self.db_file)
-        return self.url
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
@@ -108,7 +128,9 @@ class EmbeddedMongo:
         self.stop()
 
     async def astart(self) -> str:
-        return await asyncio.to_thread(self.start)
+        self._spawn()  # on the event loop's thread, which outlives the server
+        await asyncio.to_thread(self._wait_until_ready)
+        return self.url
 
     async def astop(self) -> None:
         await asyncio.to_thread(self.stop)

@@ -1,0 +1,149 @@
+"""Test helpers that talk to the real service over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import websockets
+from pymongo import monitoring
+from starlette.applications import Starlette
+from websockets.asyncio.client import ClientConnection
+
+from leadgraph.runtime import Runtime
+
+API_KEY = "test-bootstrap-key-0123456789"
+GRAPHQL_WS = "graphql-transport-ws"
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts MongoDB commands by name (Saleor-style query-count assertions)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.commands: Counter[str] = Counter()
+        self.log: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        with self._lock:
+            self.commands[event.command_name] += 1
+            collection = event.command.get(event.command_name)
+            self.log.append((event.command_name, str(collection)))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def reset(self) -> None:
+        with self._lock:
+            self.commands.clear()
+            self.log.clear()
+
+    def data_commands(self) -> int:
+        """Reads and writes on collections, not handshakes or pings."""
+        ignored = {"hello", "ismaster", "isMaster", "ping", "endSessions", "buildinfo",
+                   "buildInfo"}
+        return sum(n for name, n in self.commands.items() if name not in ignored)
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn server on a loopback port, running our real app."""
+
+    base_url: str
+    app: Starlette
+    commands: CommandCounter
+    db_name: str
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://")
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    async def clear_database(self) -> None:
+        database = self.runtime.database.client[self.db_name]
+        for name in await database.list_collection_names():
+            await database[name].delete_many({})
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    body: dict[str, Any] = response.json()
+    body["_status"] = response.status_code
+    return body
+
+
+@dataclass
+class GraphQLSocket:
+    """A graphql-transport-ws client over a real WebSocket."""
+
+    connection: ClientConnection
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    async def open(
+        cls, url: str, init_payload: dict[str, Any] | None = None, *, ack: bool = True
+    ) -> GraphQLSocket:
+        connection = await websockets.connect(url, subprotocols=[GRAPHQL_WS])  # type: ignore[list-item]
+        socket = cls(connection)
+        await socket.send({"type": "connection_init", "payload": init_payload or {}})
+        if ack:
+            message = await socket.receive()
+            assert message["type"] == "connection_ack", message
+        return socket
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.connection.send(json.dumps(message))
+
+    async def receive(self, timeout: float = 10.0) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.connection.recv(), timeout)
+        message: dict[str, Any] = json.loads(raw)
+        self.received.append(message)
+        return message
+
+    async def subscribe(
+        self, operation_id: str, query: str, variables: dict[str, Any] | None = None
+    ) -> None:
+        await self.send({
+            "id": operation_id, "type": "subscribe",
+            "payload": {"query": query, "variables": variables or {}},
+        })
+
+    async def next_data(self, operation_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        while True:
+            message = await self.receive(timeout)
+            if message.get("id") != operation_id:
+                continue
+            if message["type"] == "next":
+                payload: dict[str, Any] = message["payload"]
+                return payload
+            raise AssertionError(f"expected data, got {message}")
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+async def wait_for_subscribers(server: LiveServer, channel: str, count: int = 1) -> None:
+    """Until the server has registered ``count`` subscribers (subscribe has no ack)."""
+    broker = server.runtime.broker
+    for _ in range(200):
+        if broker.subscriber_count(channel) >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no subscriber registered on {channel!r}")
