@@ -12,13 +12,20 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import openai
 from pymongo.monitoring import CommandListener
 
 from leadgraph import __version__
+from leadgraph.adapters.ai.openai_assistant import OpenAIAssistant
 from leadgraph.adapters.broker.memory import InMemoryBroker
 from leadgraph.adapters.broker.redis import RedisBroker
 from leadgraph.adapters.clock import SystemClock
+from leadgraph.adapters.locks import InProcessLocks, RedisLocks
 from leadgraph.adapters.mongo.connection import MongoDatabase
+from leadgraph.adapters.mongo.conversations import (
+    MongoConversationRepository,
+    MongoMessageRepository,
+)
 from leadgraph.adapters.mongo.embedded import EmbeddedMongo
 from leadgraph.adapters.mongo.leads import MongoLeadRepository
 from leadgraph.adapters.mongo.users import (
@@ -28,10 +35,13 @@ from leadgraph.adapters.mongo.users import (
 )
 from leadgraph.adapters.security.passwords import Argon2PasswordHasher
 from leadgraph.adapters.security.tokens import JwtTokenCodec
+from leadgraph.domain.assistant.engine import LocalAssistant
 from leadgraph.resolvers.auth import AuthPolicy, AuthUseCases
+from leadgraph.resolvers.conversations import ConversationUseCases
 from leadgraph.resolvers.health import HealthUseCases
 from leadgraph.resolvers.leads import LeadUseCases
 from leadgraph.resolvers.registry import UseCases
+from leadgraph.resolvers.sockets import SocketQuota
 from leadgraph.resolvers.users import UserUseCases
 from leadgraph.settings import Settings
 
@@ -44,6 +54,24 @@ class Runtime:
     use_cases: UseCases
     database: MongoDatabase
     broker: InMemoryBroker | RedisBroker
+
+
+@asynccontextmanager
+async def open_assistant(settings: Settings) -> AsyncIterator[LocalAssistant | OpenAIAssistant]:
+    """The local engine, or OpenAI (falling back to local) when configured."""
+    local = LocalAssistant()
+    if settings.ai_provider.lower() != "openai" or settings.openai_api_key is None:
+        yield local
+        return
+    client = openai.AsyncOpenAI(
+        api_key=settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url,
+        max_retries=0, timeout=settings.openai_timeout_seconds,
+    )
+    try:
+        yield OpenAIAssistant(client, settings.ai_model, local,
+                              timeout_seconds=settings.openai_timeout_seconds)
+    finally:
+        await client.close()
 
 
 @asynccontextmanager
@@ -90,11 +118,26 @@ async def open_runtime(
                 refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
             ),
         )
+        locks: InProcessLocks | RedisLocks
+        if settings.redis_url:
+            redis_locks = RedisLocks(settings.redis_url, prefix=settings.redis_channel_prefix)
+            stack.push_async_callback(redis_locks.close)
+            locks = redis_locks
+        else:
+            locks = InProcessLocks()
+        assistant = await stack.enter_async_context(open_assistant(settings))
+
         probes = {"mongodb": database, "broker": broker}
+        leads = LeadUseCases(MongoLeadRepository(), users, broker, clock)
         use_cases = UseCases(
-            leads=LeadUseCases(MongoLeadRepository(), users, broker, clock),
+            leads=leads,
+            conversations=ConversationUseCases(
+                MongoConversationRepository(), MongoMessageRepository(), leads, assistant,
+                locks, broker, clock,
+            ),
             auth=auth,
             users=UserUseCases(users, auth),
             health=HealthUseCases(probes, clock, __version__),
+            sockets=SocketQuota(per_user=10),
         )
         yield Runtime(settings=settings, use_cases=use_cases, database=database, broker=broker)

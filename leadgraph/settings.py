@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     ai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # Voice.
     elevenlabs_api_key: SecretStr | None = None

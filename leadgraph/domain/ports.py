@@ -6,10 +6,21 @@ implementation without patching imports.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from leadgraph.domain.assistant.engine import AssistantTurn
+from leadgraph.domain.conversations import (
+    Channel,
+    Conversation,
+    ConversationFields,
+    ConversationFilter,
+    Message,
+    MessageAnalysis,
+    MessageFields,
+)
 from leadgraph.domain.events import DomainEvent
 from leadgraph.domain.leads import Lead, LeadFields, LeadFilter, LeadOrder
 from leadgraph.domain.pagination import Page, PageRequest
@@ -81,13 +92,63 @@ class TokenCodec(Protocol):
     def decode(self, token: str, token_type: str) -> dict[str, Any]: ...
 
 
+class EventSubscription(Protocol):
+    """Registered on creation, so nothing published afterwards is missed."""
+
+    def __aiter__(self) -> EventSubscription: ...
+    async def __anext__(self) -> DomainEvent: ...
+    async def aclose(self) -> None: ...
+
+
 class EventBroker(Protocol):
     """Publish/subscribe of domain events, in-process or across replicas."""
 
     async def publish(self, event: DomainEvent) -> None: ...
-    def subscribe(self, channel: str) -> AsyncIterator[DomainEvent]: ...
+    def subscribe(self, channel: str) -> EventSubscription: ...
     async def ping(self) -> bool: ...
 
 
 class HealthProbe(Protocol):
     async def ping(self) -> bool: ...
+
+
+class ConversationRepository(Protocol):
+    async def insert(self, fields: ConversationFields) -> Conversation: ...
+    async def get(self, conversation_id: str) -> Conversation | None: ...
+    async def get_many(self, conversation_ids: Sequence[str]) -> list[Conversation]: ...
+    async def find_by_external_id(
+        self, external_id: str, channel: Channel | None = None
+    ) -> Conversation | None: ...
+    async def for_leads(self, lead_ids: Sequence[str]) -> list[Conversation]: ...
+    async def reserve_seq(self, conversation_id: str) -> int:
+        """Atomically take the next message number of a conversation."""
+        ...
+    async def save_state(self, conversation: Conversation) -> None:
+        """Store everything but ``last_seq`` (owned by ``reserve_seq``)."""
+        ...
+    async def delete(self, conversation_id: str) -> bool: ...
+    async def search(
+        self, conversation_filter: ConversationFilter, page: PageRequest
+    ) -> Page[Conversation]: ...
+
+
+class MessageRepository(Protocol):
+    async def insert(self, fields: MessageFields) -> Message: ...
+    async def set_analysis(self, message_id: str, analysis: MessageAnalysis) -> None: ...
+    async def after(
+        self, conversation_id: str, after_seq: int, limit: int
+    ) -> list[Message]: ...
+    async def for_conversations(self, conversation_ids: Sequence[str]) -> list[Message]: ...
+    async def delete_for(self, conversation_id: str) -> None: ...
+
+
+class ConversationLock(Protocol):
+    """Serialises the turns of one conversation, across replicas when Redis is configured."""
+
+    def hold(self, conversation_id: str) -> AbstractAsyncContextManager[None]: ...
+
+
+class AssistantEngine(Protocol):
+    name: str
+
+    async def respond(self, conversation: Conversation, text: str) -> AssistantTurn: ...

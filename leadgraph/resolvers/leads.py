@@ -102,8 +102,12 @@ class LeadUseCases:
         return await self._leads.search(lead_filter, order, page)
 
     async def events(self, actor: Principal) -> AsyncIterator[DomainEvent]:
-        async for event in self._broker.subscribe(LEADS_CHANNEL):
-            yield event
+        subscription = self._broker.subscribe(LEADS_CHANNEL)
+        try:
+            async for event in subscription:
+                yield event
+        finally:
+            await subscription.aclose()
 
     async def _store_change(self, current: Lead, fields: LeadFields, changed: list[str]) -> Lead:
         if not changed:

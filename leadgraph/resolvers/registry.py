@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leadgraph.resolvers.auth import AuthUseCases
+from leadgraph.resolvers.conversations import ConversationUseCases
 from leadgraph.resolvers.health import HealthUseCases
 from leadgraph.resolvers.leads import LeadUseCases
+from leadgraph.resolvers.sockets import SocketQuota
 from leadgraph.resolvers.users import UserUseCases
 
 
@@ -16,3 +18,5 @@ class UseCases:
     auth: AuthUseCases
     users: UserUseCases
     health: HealthUseCases
+    conversations: ConversationUseCases
+    sockets: SocketQuota

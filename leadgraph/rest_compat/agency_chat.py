@@ -1,17 +1,20 @@
 """Seed 000, the agency chat document.
 
-Paths: ``GET /api/leads`` (limit/offset/sort_by/sort_order), ``GET /api/leads/{lead_id}``.
+Paths: ``POST /api/chat``, ``GET|DELETE /api/sessions/{session_id}``, ``GET /api/leads``
+(limit/offset/sort_by/sort_order), ``GET /api/leads/{lead_id}``.
 Errors: ``{"error": {"code", "message", "details"}}``; bad input is a 400.
 Auth: ``X-API-Key``.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from leadgraph.domain.conversations import Channel, Message, clean_message_text
 from leadgraph.domain.errors import ValidationFailed
 from leadgraph.domain.leads import Lead, LeadFilter, LeadOrder, LeadSortField
 from leadgraph.domain.pagination import MAX_PAGE_SIZE, PageRequest
@@ -79,11 +82,68 @@ async def list_leads(call: Call) -> Response:
 
 async def get_lead(call: Call) -> Response:
     lead = await call.use_cases.leads.get(call.actor(), call.path_params["lead_id"])
-    return json_response({**lead_shape(lead), "conversation_history": []})
+    history = await call.use_cases.conversations.history_for_lead(call.actor(), lead.id)
+    return json_response({**lead_shape(lead), "conversation_history": history_shape(history)})
+
+
+def history_shape(messages: list[Message]) -> list[dict[str, Any]]:
+    return [{"role": m.role.value, "content": m.content, "timestamp": iso_z(m.timestamp)}
+            for m in messages]
+
+
+async def chat(call: Call) -> Response:
+    body = await call.json_object()
+    session_id = body.get("session_id")
+    if session_id is not None and (not isinstance(session_id, str) or not session_id.strip()
+                                   or len(session_id) > 200):
+        raise ValidationFailed.single("session_id", "must be a non-empty string")
+    user_info = body.get("user_info")
+    if user_info is not None and not isinstance(user_info, dict):
+        raise ValidationFailed.single("user_info", "must be an object")
+    clean_message_text(body.get("message"))  # reject before a session is created
+    conversations = call.use_cases.conversations
+    session = await conversations.open_session(
+        call.actor(), session_id.strip() if session_id else uuid.uuid4().hex, Channel.WEBSITE
+    )
+    turn = await conversations.send_message(
+        call.actor(), session.id, body.get("message"), sender=call.actor().id, visitor=user_info
+    )
+    return json_response({
+        "response": turn.reply.content,
+        "session_id": session.external_id,
+        "conversation_state": {
+            "current_step": turn.conversation.current_step.value,
+            "collected_info": turn.conversation.collected_info.as_public_dict(),
+        },
+    })
+
+
+async def get_session(call: Call) -> Response:
+    conversations = call.use_cases.conversations
+    session = await conversations.find_session(call.actor(), call.path_params["session_id"])
+    history = await conversations.messages(call.actor(), session.id, 0, 10_000)
+    return json_response({
+        "session_id": session.external_id or session.id,
+        "created_at": iso_z(session.created_at),
+        "last_active": iso_z(session.last_active),
+        "conversation_history": history_shape(history),
+        "collected_info": session.collected_info.as_public_dict(),
+    })
+
+
+async def delete_session(call: Call) -> Response:
+    conversations = call.use_cases.conversations
+    session = await conversations.find_session(call.actor(), call.path_params["session_id"])
+    await conversations.delete(call.actor(), session.id)
+    return json_response({"status": "success", "message": "Session deleted successfully"})
 
 
 def routes() -> list[BaseRoute]:
     return [
+        Route("/api/chat", endpoint(DIALECT, chat), methods=["POST"]),
+        Route("/api/sessions/{session_id}", endpoint(DIALECT, get_session), methods=["GET"]),
+        Route("/api/sessions/{session_id}", endpoint(DIALECT, delete_session),
+              methods=["DELETE"]),
         Route("/api/leads", endpoint(DIALECT, list_leads), methods=["GET"]),
         Route("/api/leads/{lead_id}", endpoint(DIALECT, get_lead), methods=["GET"]),
     ]

@@ -1,7 +1,10 @@
 """Seed 004, the chatbots-platform document.
 
 Paths (base ``/api``): ``POST /auth/register|login|refresh|logout``,
-``GET /health/liveness|readiness``.
+``GET /health/liveness|readiness``, ``GET /conversations``, ``GET /conversations/{id}``,
+``GET|POST /conversations/{id}/messages``.
+Pagination: ``?page=&pageSize=`` -> ``{"items", "pagination": {total, page, pageSize, pages,
+next, prev}}``.
 Envelope: ``{"status": "success", "data": …}``; errors
 ``{"status": "error", "error": {"code": <http status>, "message", "details": [...]}}``.
 Auth: JWT bearer or ``X-API-KEY``.
@@ -9,12 +12,16 @@ Auth: JWT bearer or ``X-API-KEY``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from leadgraph.domain.conversations import Conversation, ConversationFilter, Message
 from leadgraph.domain.errors import FieldProblem, Unauthenticated, ValidationFailed
+from leadgraph.domain.pagination import MAX_PAGE_SIZE, PageRequest
 from leadgraph.domain.users import User
 from leadgraph.resolvers.auth import TokenGrant
 from leadgraph.rest_compat._http import (
@@ -147,8 +154,110 @@ async def readiness(call: Call) -> Response:
     return success({"status": "ready", "checks": checks, "timestamp": iso_z(state.at)})
 
 
+def page_request(call: Call) -> tuple[int, int, PageRequest]:
+    page = call.query_int("page", 1, minimum=1, maximum=1_000_000)
+    size = call.query_int("pageSize", 10, minimum=1, maximum=MAX_PAGE_SIZE)
+    return page, size, PageRequest(offset=(page - 1) * size, limit=size)
+
+
+def paginated(call: Call, items: list[Any], total: int, page: int, size: int) -> Response:
+    """The document's paginated envelope; next/prev are links like its own example."""
+    pages = math.ceil(total / size)
+    path = call.request.url.path
+
+    def link(number: int) -> str:
+        query = {**call.request.query_params, "page": str(number), "pageSize": str(size)}
+        return f"{path}?{urlencode(query)}"
+
+    return success({"items": items, "pagination": {
+        "total": total, "page": page, "pageSize": size, "pages": pages,
+        "next": link(page + 1) if page < pages else None,
+        "prev": link(page - 1) if page > 1 else None,
+    }})
+
+
+def conversation_shape(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "chatbotId": conversation.chatbot_id,
+        "channel": conversation.channel.value,
+        "status": conversation.status.value,
+        "sessionId": conversation.external_id,
+        "leadId": conversation.lead_id,
+        "currentStep": conversation.current_step.value,
+        "collectedInfo": conversation.collected_info.as_public_dict(),
+        "purchaseIntent": conversation.purchase_intent.value,
+        "messageCount": conversation.last_seq,
+        "createdAt": iso_z(conversation.created_at),
+        "lastActive": iso_z(conversation.last_active),
+    }
+
+
+def message_shape(message: Message) -> dict[str, Any]:
+    analysis = message.analysis
+    return {
+        "id": message.id,
+        "conversationId": message.conversation_id,
+        "seq": message.seq,
+        "role": message.role.value,
+        "text": message.content,
+        "sender": message.sender,
+        "timestamp": iso_z(message.timestamp),
+        "analysis": None if analysis is None else {
+            "intent": analysis.intent, "confidence": analysis.confidence,
+            "sentiment": analysis.sentiment, "purchaseIntent": analysis.purchase_intent.value,
+            "entities": [{"type": e.type, "value": e.value} for e in analysis.entities],
+        },
+    }
+
+
+async def list_conversations(call: Call) -> Response:
+    page, size, request = page_request(call)
+    result = await call.use_cases.conversations.search(
+        call.actor(), ConversationFilter(chatbot_id=call.query_str("chatbotId")), request
+    )
+    return paginated(call, [conversation_shape(c) for c in result.items], result.total,
+                     page, size)
+
+
+async def get_conversation(call: Call) -> Response:
+    conversation = await call.use_cases.conversations.get(call.actor(), call.path_params["id"])
+    return success(conversation_shape(conversation))
+
+
+async def list_messages(call: Call) -> Response:
+    page, size, request = page_request(call)
+    conversation = await call.use_cases.conversations.get(call.actor(), call.path_params["id"])
+    messages = await call.use_cases.conversations.messages(
+        call.actor(), conversation.id, request.offset, size
+    )
+    return paginated(call, [message_shape(m) for m in messages], conversation.last_seq,
+                     page, size)
+
+
+async def send_message(call: Call) -> Response:
+    body = await call.json_object()
+    field_name = next((key for key in ("text", "message", "content") if key in body), "text")
+    actor = call.actor()
+    turn = await call.use_cases.conversations.send_message(
+        actor, call.path_params["id"], body.get(field_name), sender=actor.id,
+        field_name=field_name,
+    )
+    return success({
+        "message": message_shape(turn.user_message),
+        "reply": message_shape(turn.reply),
+        "conversation": conversation_shape(turn.conversation),
+    }, 201)
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route("/api/conversations", endpoint(DIALECT, list_conversations), methods=["GET"]),
+        Route("/api/conversations/{id}", endpoint(DIALECT, get_conversation), methods=["GET"]),
+        Route("/api/conversations/{id}/messages", endpoint(DIALECT, list_messages),
+              methods=["GET"]),
+        Route("/api/conversations/{id}/messages", endpoint(DIALECT, send_message),
+              methods=["POST"]),
         Route("/api/auth/register", endpoint(DIALECT, register, public=True), methods=["POST"]),
         Route("/api/auth/login", endpoint(DIALECT, login, public=True), methods=["POST"]),
         Route("/api/auth/refresh", endpoint(DIALECT, refresh, public=True), methods=["POST"]),

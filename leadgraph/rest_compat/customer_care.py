@@ -1,19 +1,33 @@
 """Seed 003, the customer-care document.
 
-Paths: ``POST /auth/register``, ``POST /auth/login``; the same under its production base
-``/v1``, where ``GET /v1/health`` answers the document's exact ``{"status": "ok", …}``.
+Paths: ``POST /auth/register``, ``POST /auth/login``, ``POST /conversations``,
+``GET /conversations`` (limit/offset, ``X-Total-Count`` … headers),
+``POST /conversations/{id}/messages``, WebSocket ``/ws/conversations/{id}?token=<jwt>``; the
+same under its production base ``/v1``, where ``GET /v1/health`` answers the document's exact
+``{"status": "ok", …}``.
 Errors: ``{"error": {"code", "message", "details"}}``; bad input is a 400.
 Auth: JWT bearer.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import math
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from leadgraph.domain.errors import FieldProblem, ValidationFailed
+from leadgraph.domain.conversations import Channel, ConversationFilter, Message, MessageRole
+from leadgraph.domain.errors import DomainError, FieldProblem, NotFound, ValidationFailed
+from leadgraph.domain.pagination import MAX_PAGE_SIZE, PageRequest
+from leadgraph.domain.users import Principal
+from leadgraph.resolvers.registry import UseCases
+from leadgraph.resolvers.sockets import TooManyConnections
 from leadgraph.rest_compat._http import (
     Call,
     Dialect,
@@ -79,12 +93,161 @@ async def health(call: Call) -> Response:
     )
 
 
+async def start_conversation(call: Call) -> Response:
+    conversation = await call.use_cases.conversations.start(call.actor(), channel=Channel.API)
+    return json_response(
+        {"conversation_id": conversation.id, "created_at": iso_z(conversation.created_at)}, 201
+    )
+
+
+async def list_conversations(call: Call) -> Response:
+    limit = call.query_int("limit", 20, minimum=1, maximum=MAX_PAGE_SIZE)
+    offset = call.query_int("offset", 0, minimum=0, maximum=10_000_000)
+    page = await call.use_cases.conversations.search(
+        call.actor(), ConversationFilter(), PageRequest(offset=offset, limit=limit)
+    )
+    headers = {
+        "X-Total-Count": str(page.total),
+        "X-Page-Size": str(limit),
+        "X-Page": str(offset // limit + 1),
+        "X-Total-Pages": str(math.ceil(page.total / limit)),
+    }
+    body = [
+        {"conversation_id": c.id, "created_at": iso_z(c.created_at),
+         "last_active": iso_z(c.last_active), "status": c.status.value,
+         "message_count": c.last_seq, "lead_id": c.lead_id}
+        for c in page.items
+    ]
+    return json_response(body, headers=headers)
+
+
+def entities_shape(message: Message) -> list[dict[str, Any]]:
+    analysis = message.analysis
+    return [{"entity": e.type, "value": e.value} for e in analysis.entities] if analysis else []
+
+
+async def send_message(call: Call) -> Response:
+    body = await call.json_object()
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValidationFailed.single("metadata", "must be an object")
+    actor = call.actor()
+    turn = await call.use_cases.conversations.send_message(
+        actor, call.path_params["conversation_id"], body.get("message"), sender=actor.id
+    )
+    return json_response({
+        "message_id": turn.user_message.id,
+        "conversation_id": turn.conversation.id,
+        "sender": actor.id,
+        "message": turn.user_message.content,
+        "timestamp": iso_z(turn.user_message.timestamp),
+        "response": {
+            "text": turn.reply.content,
+            "intent": turn.analysis.intent,
+            "confidence": turn.analysis.confidence,
+            "entities": entities_shape(turn.user_message),
+        },
+    })
+
+
+def reply_frame(message: Message) -> dict[str, Any]:
+    analysis = message.analysis
+    return {
+        "type": "message",
+        "content": message.content,
+        "timestamp": iso_z(message.timestamp),
+        "metadata": {
+            "intent": analysis.intent if analysis else None,
+            "confidence": analysis.confidence if analysis else None,
+            "message_id": message.id,
+            "seq": message.seq,
+        },
+    }
+
+
+def error_frame(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"code": code, "message": message}}
+
+
+async def conversation_socket(websocket: WebSocket) -> None:
+    """The document's chat socket: ``{"type":"message","content":…}`` in, replies out.
+
+    Replies travel through the same message stream as every other transport's, so a reply
+    to a message sent over REST or GraphQL reaches this socket too.
+    """
+    use_cases: UseCases = websocket.app.state.use_cases
+    conversation_id = websocket.path_params["conversation_id"]
+    token = websocket.query_params.get("token", "")
+    try:
+        principal = await use_cases.auth.authenticate_token(token)
+    except DomainError:
+        await websocket.close(code=4401, reason="Unauthorized")
+        return
+    try:
+        with use_cases.sockets.hold(principal.id):
+            stream = await use_cases.conversations.open_message_stream(
+                principal, conversation_id
+            )
+            await websocket.accept()
+            await _serve_socket(websocket, use_cases, principal, conversation_id, stream)
+    except TooManyConnections as exc:
+        await websocket.close(code=4429, reason=exc.message)
+    except NotFound as exc:
+        await websocket.close(code=4404, reason=exc.message)
+
+
+async def _serve_socket(
+    websocket: WebSocket, use_cases: UseCases, principal: Principal, conversation_id: str,
+    stream: AsyncGenerator[Message, None],
+) -> None:
+    async def forward() -> None:
+        async for message in stream:
+            if message.role is not MessageRole.USER:
+                await websocket.send_json(reply_frame(message))
+
+    forwarder = asyncio.create_task(forward())
+    try:
+        while True:
+            raw = await websocket.receive_text()
+            try:
+                frame = json.loads(raw)
+            except json.JSONDecodeError:
+                await websocket.send_json(error_frame("bad_request", "Frames must be JSON"))
+                continue
+            if not isinstance(frame, dict) or frame.get("type") != "message":
+                await websocket.send_json(
+                    error_frame("bad_request", 'Expected {"type": "message", "content": …}')
+                )
+                continue
+            try:
+                await use_cases.conversations.send_message(
+                    principal, conversation_id, frame.get("content"), sender=principal.id,
+                    field_name="content",
+                )
+            except DomainError as exc:
+                await websocket.send_json(error_frame(exc.code.lower(), exc.message))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        forwarder.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await forwarder
+        await stream.aclose()
+
+
 def routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/v1/health", endpoint(DIALECT, health, public=True), methods=["GET"]),
     ]
     for base in ("", "/v1"):
         routes += [
+            Route(f"{base}/conversations", endpoint(DIALECT, start_conversation),
+                  methods=["POST"]),
+            Route(f"{base}/conversations", endpoint(DIALECT, list_conversations),
+                  methods=["GET"]),
+            Route(f"{base}/conversations/{{conversation_id}}/messages",
+                  endpoint(DIALECT, send_message), methods=["POST"]),
+            WebSocketRoute(f"{base}/ws/conversations/{{conversation_id}}", conversation_socket),
             Route(f"{base}/auth/register", endpoint(DIALECT, register, public=True),
                   methods=["POST"]),
             Route(f"{base}/auth/login", endpoint(DIALECT, login, public=True), methods=["POST"]),

@@ -1,6 +1,7 @@
 """Seed 001, the lead-capture document (FastAPI conventions).
 
-Paths: ``GET /``, ``GET /health``, ``POST /api/v1/lead/``, ``GET /api/v1/lead/{lead_id}``.
+Paths: ``GET /``, ``GET /health``, ``POST /api/v1/chat/respond`` (public, like the
+document's website widget), ``POST /api/v1/lead/``, ``GET /api/v1/lead/{lead_id}``.
 Errors: ``{"detail": "…"}``; validation errors in FastAPI's list form with ``loc``/``msg``.
 Auth: ``X-API-Key`` or ``Authorization: Bearer <key>``.
 """
@@ -12,7 +13,9 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from leadgraph.domain.leads import Lead
+from leadgraph.domain.conversations import Channel, Message, clean_message_text
+from leadgraph.domain.errors import FieldProblem, ValidationFailed
+from leadgraph.domain.leads import Lead, LeadIntent
 from leadgraph.rest_compat._http import (
     DEDUPLICATED_HEADER,
     Call,
@@ -45,7 +48,7 @@ class LeadCaptureDialect(Dialect):
 DIALECT = LeadCaptureDialect()
 
 
-def lead_shape(lead: Lead) -> dict[str, Any]:
+def lead_shape(lead: Lead, messages: list[Message] | None = None) -> dict[str, Any]:
     return {
         "id": lead.id,
         "name": lead.name,
@@ -53,7 +56,11 @@ def lead_shape(lead: Lead) -> dict[str, Any]:
         "phone": lead.phone,
         "source": lead.source.value,
         "intent": lead.intent.value,
-        "messages": [],
+        "messages": [
+            {"role": m.role.value, "content": m.content,
+             "timestamp": iso_z(m.timestamp, millis=True)}
+            for m in messages or []
+        ],
         "created_at": iso_z(lead.created_at, millis=True),
         "updated_at": iso_z(lead.updated_at, millis=True),
     }
@@ -82,13 +89,49 @@ async def create_lead(call: Call) -> Response:
 
 async def get_lead(call: Call) -> Response:
     lead = await call.use_cases.leads.get(call.actor(), call.path_params["lead_id"])
-    return json_response(lead_shape(lead))
+    messages = await call.use_cases.conversations.history_for_lead(call.actor(), lead.id)
+    return json_response(lead_shape(lead, messages))
+
+
+async def chat_respond(call: Call) -> Response:
+    """The website widget's endpoint: anonymous, one conversation per (source, user_id)."""
+    body = await call.json_object()
+    problems = []
+    user_id = body.get("user_id")
+    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 200:
+        problems.append(FieldProblem("user_id", "field required (a non-empty string)"))
+    raw_source = body.get("source", "website")
+    try:
+        channel = Channel(str(raw_source).lower())
+    except ValueError:
+        problems.append(FieldProblem("source", "must be one of website, whatsapp, instagram"))
+        channel = Channel.WEBSITE
+    try:
+        clean_message_text(body.get("message"))
+    except ValidationFailed as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ValidationFailed(problems)
+    assert isinstance(user_id, str)
+    conversations = call.use_cases.conversations
+    session = await conversations.open_session(call.principal, user_id.strip(), channel)
+    turn = await conversations.send_message(
+        call.principal, session.id, body.get("message"), sender=user_id.strip()
+    )
+    intent = turn.conversation.purchase_intent
+    return json_response({
+        "response": turn.reply.content,
+        "intent": intent.value,
+        "follow_up": turn.lead is not None or intent in (LeadIntent.HOT, LeadIntent.WARM),
+    })
 
 
 def routes() -> list[BaseRoute]:
     return [
         Route("/", endpoint(DIALECT, root, public=True), methods=["GET"]),
         Route("/health", endpoint(DIALECT, health, public=True), methods=["GET"]),
+        Route("/api/v1/chat/respond", endpoint(DIALECT, chat_respond, public=True),
+              methods=["POST"]),
         Route("/api/v1/lead/", endpoint(DIALECT, create_lead), methods=["POST"]),
         Route("/api/v1/lead", endpoint(DIALECT, create_lead), methods=["POST"]),
         Route("/api/v1/lead/{lead_id}", endpoint(DIALECT, get_lead), methods=["GET"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,7 +13,6 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
@@ -21,15 +21,22 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from leadgraph.schema.errors import DomainErrorCodes, is_unexpected
-from leadgraph.schema.extensions import Notices
+from leadgraph.schema.extensions import Notices, ReportingParserCache
 from leadgraph.schema.mutation import Mutation
 from leadgraph.schema.query import Query
 from leadgraph.schema.subscription import Subscription
 
 log = logging.getLogger("leadgraph.graphql")
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\\?")
 
 
 class LeadGraphSchema(strawberry.Schema):
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        """With suggestions off, hide every "Did you mean …?" (Strawberry strips only the one
+        for unknown fields; arguments, enum values, input fields and types named the rest)."""
+        error.message = _SUGGESTION.sub("", error.message)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -53,7 +60,7 @@ def build_schema(options: SchemaOptions | None = None) -> strawberry.Schema:
     # Factories: a fresh extension per operation (the parse/validation LRU caches are
     # module-level, keyed by size, so they are still shared and bounded).
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: ParserCache(maxsize=options.cache_size),
+        lambda: ReportingParserCache(maxsize=options.cache_size),
         lambda: ValidationCache(maxsize=options.cache_size),
         lambda: MaxTokensLimiter(max_token_count=options.max_tokens),
         lambda: QueryDepthLimiter(max_depth=options.max_depth),

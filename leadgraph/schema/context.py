@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
+from leadgraph.domain.conversations import Conversation
 from leadgraph.domain.errors import Unauthenticated
 from leadgraph.domain.leads import Lead
 from leadgraph.domain.users import Principal, User
@@ -29,6 +30,12 @@ class Loaders:
         )
         self.user_by_id: DataLoader[str, User | None] = DataLoader(
             load_fn=use_cases.users.load_many, cache=cache
+        )
+        self.conversation_by_id: DataLoader[str, Conversation | None] = DataLoader(
+            load_fn=use_cases.conversations.load_many, cache=cache
+        )
+        self.conversations_by_lead_id: DataLoader[str, list[Conversation]] = DataLoader(
+            load_fn=use_cases.conversations.load_for_leads, cache=cache
         )
 
 

@@ -1,10 +1,32 @@
-"""Schema extensions of our own: notices returned in ``extensions.leadgraph``."""
+"""Schema extensions of our own: notices returned in ``extensions.leadgraph``, parse cache."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from strawberry.extensions import SchemaExtension
+from graphql.error import GraphQLError
+from strawberry.extensions import ParserCache, SchemaExtension
+
+
+class ReportingParserCache(ParserCache):
+    """``ParserCache`` that lets a document that does not parse fail inside the operation.
+
+    Strawberry's own ``ParserCache`` raises the syntax error (or the token-limit error) from
+    its hook, outside the operation, so no extension maps it and it reaches the client with
+    no ``extensions.code``. Here the cache is skipped for such a document; Strawberry then
+    parses it itself and reports the error where ``DomainErrorCodes`` sees it.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        except GraphQLError:
+            context.graphql_document = None
+        yield
 
 
 class Notices(SchemaExtension):

@@ -9,6 +9,13 @@ from strawberry import Info
 
 from leadgraph.resolvers.auth import TokenGrant
 from leadgraph.schema.context import GraphQLContext
+from leadgraph.schema.conversation_types import (
+    ChatTurn,
+    Conversation,
+    Message,
+    MessageAnalysis,
+    StartConversationInput,
+)
 from leadgraph.schema.inputs import LeadInput, LeadUpdateInput, provided_fields
 from leadgraph.schema.permissions import IsAuthenticated
 from leadgraph.schema.types import ApiKey, ApiKeyCreated, ApiKeyTier, AuthPayload, Lead, User
@@ -51,6 +58,35 @@ class Mutation:
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def delete_lead(self, info: Ctx, id: strawberry.ID) -> bool:
         await info.context.use_cases.leads.delete(info.context.actor(), str(id))
+        return True
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def start_conversation(self, info: Ctx, input: StartConversationInput) -> Conversation:
+        conversation = await info.context.use_cases.conversations.start(
+            info.context.actor(), channel=input.channel, external_id=input.session_id,
+            lead_id=str(input.lead_id) if input.lead_id else None,
+        )
+        return Conversation.from_domain(conversation)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Send a visitor message; returns it, the assistant's reply and the state.",
+    )
+    async def send_message(self, info: Ctx, conversation_id: strawberry.ID, text: str) -> ChatTurn:
+        turn = await info.context.use_cases.conversations.send_message(
+            info.context.actor(), str(conversation_id), text, field_name="text"
+        )
+        return ChatTurn(
+            user_message=Message.from_domain(turn.user_message),
+            reply=Message.from_domain(turn.reply),
+            analysis=MessageAnalysis.from_domain(turn.analysis),
+            conversation=Conversation.from_domain(turn.conversation),
+            lead=Lead.from_domain(turn.lead) if turn.lead else None,
+        )
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def delete_conversation(self, info: Ctx, id: strawberry.ID) -> bool:
+        await info.context.use_cases.conversations.delete(info.context.actor(), str(id))
         return True
 
     @strawberry.mutation(description="Exchange an email or username and password for tokens.")

@@ -7,9 +7,15 @@ from typing import Any
 import strawberry
 from strawberry import Info
 
+from leadgraph.domain.conversations import ConversationFilter as DomainConversationFilter
 from leadgraph.domain.leads import LeadFilter as DomainLeadFilter
 from leadgraph.domain.leads import LeadOrder as DomainLeadOrder
 from leadgraph.schema.context import GraphQLContext
+from leadgraph.schema.conversation_types import (
+    Conversation,
+    ConversationConnection,
+    ConversationFilter,
+)
 from leadgraph.schema.inputs import LeadFilter, LeadOrder
 from leadgraph.schema.pagination import page_request
 from leadgraph.schema.permissions import IsAuthenticated
@@ -47,6 +53,24 @@ class Query:
         for lead in page.items:
             info.context.loaders.lead_by_id.prime(lead.id, lead)
         return LeadConnection.from_page(page)
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def conversation(self, info: Ctx, id: strawberry.ID) -> Conversation | None:
+        found = await info.context.loaders.conversation_by_id.load(str(id))
+        return Conversation.from_domain(found) if found is not None else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Conversations, most recently active first.")
+    async def conversations(
+        self, info: Ctx, filter: ConversationFilter | None = None, first: int | None = None,
+        after: str | None = None, offset: int | None = None,
+    ) -> ConversationConnection:
+        page = await info.context.use_cases.conversations.search(
+            info.context.actor(),
+            filter.to_domain() if filter else DomainConversationFilter(),
+            page_request(first, after, offset),
+        )
+        return ConversationConnection.from_page(page)
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def me(self, info: Ctx) -> User | None:

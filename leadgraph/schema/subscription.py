@@ -9,6 +9,7 @@ import strawberry
 from strawberry import Info
 
 from leadgraph.schema.context import GraphQLContext
+from leadgraph.schema.conversation_types import ConversationEvent, Message
 from leadgraph.schema.permissions import IsAuthenticated
 from leadgraph.schema.types import LeadEvent
 
@@ -24,3 +25,25 @@ class Subscription:
     async def lead_events(self, info: Ctx) -> AsyncGenerator[LeadEvent, None]:
         async for event in info.context.use_cases.leads.events(info.context.actor()):
             yield LeadEvent.from_domain(event)
+
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description=(
+            "Every message of a conversation (visitor and assistant), in order, whatever "
+            "transport it came by. With afterSeq, missed messages are replayed first."
+        ),
+    )
+    async def message_added(
+        self, info: Ctx, conversation_id: strawberry.ID, after_seq: int | None = None
+    ) -> AsyncGenerator[Message, None]:
+        stream = await info.context.use_cases.conversations.open_message_stream(
+            info.context.actor(), str(conversation_id), after_seq
+        )
+        async for message in stream:
+            yield Message.from_domain(message)
+
+    @strawberry.subscription(permission_classes=[IsAuthenticated],
+                             description="Conversations started, messaged and resolved.")
+    async def conversation_events(self, info: Ctx) -> AsyncGenerator[ConversationEvent, None]:
+        async for event in info.context.use_cases.conversations.events(info.context.actor()):
+            yield ConversationEvent.from_domain(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import Info
@@ -15,6 +15,9 @@ from leadgraph.domain.events import LEAD_CREATED, LEAD_DELETED, LEAD_UPDATED, Do
 from leadgraph.domain.pagination import Page
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.pagination import encode_cursor
+
+if TYPE_CHECKING:
+    from leadgraph.schema.conversation_types import Conversation
 
 LeadStatus = strawberry.enum(domain_leads.LeadStatus, name="LeadStatus")
 LeadSource = strawberry.enum(domain_leads.LeadSource, name="LeadSource")
@@ -129,6 +132,15 @@ class Lead:
             return None
         user = await info.context.loaders.user_by_id.load(str(self.assigned_to))
         return User.from_domain(user) if user is not None else None
+
+    @strawberry.field(description="Conversations linked to this lead, oldest first.")
+    async def conversations(
+        self, info: Info[GraphQLContext, Any]
+    ) -> list[Annotated[Conversation, strawberry.lazy("leadgraph.schema.conversation_types")]]:
+        from leadgraph.schema.conversation_types import Conversation
+
+        found = await info.context.loaders.conversations_by_lead_id.load(str(self.id))
+        return [Conversation.from_domain(conversation) for conversation in found]
 
     @classmethod
     def from_domain(cls, lead: domain_leads.Lead) -> Lead:

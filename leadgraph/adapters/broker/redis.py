@@ -12,12 +12,11 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from leadgraph.adapters.broker.memory import InMemoryBroker
+from leadgraph.adapters.broker.memory import InMemoryBroker, Subscription
 from leadgraph.domain.events import DomainEvent
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ class RedisBroker:
             f"{self._prefix}:{event.channel}", json.dumps(event.to_message())
         )
 
-    def subscribe(self, channel: str) -> AsyncIterator[DomainEvent]:
+    def subscribe(self, channel: str) -> Subscription:
         return self._local.subscribe(channel)
 
     def subscriber_count(self, channel: str | None = None) -> int:

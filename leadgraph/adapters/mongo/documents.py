@@ -8,6 +8,7 @@ import pymongo
 from beanie import Document
 from pydantic import Field
 
+from leadgraph.domain.conversations import ConversationFields, MessageFields
 from leadgraph.domain.leads import LeadFields
 from leadgraph.domain.users import ApiKeyTier, Role
 
@@ -71,3 +72,26 @@ class AuthSessionDocument(Document):
 ALL_DOCUMENTS: list[type[Document]] = [
     LeadDocument, UserDocument, ApiKeyDocument, AuthSessionDocument,
 ]
+
+
+class ConversationDocument(ConversationFields, Document):
+    class Settings:
+        name = "conversations"
+        indexes = [
+            pymongo.IndexModel([("external_id", pymongo.ASCENDING)]),
+            pymongo.IndexModel([("lead_id", pymongo.ASCENDING)]),
+            pymongo.IndexModel([("last_active", pymongo.DESCENDING)]),
+        ]
+
+
+class MessageDocument(MessageFields, Document):
+    class Settings:
+        name = "messages"
+        indexes = [
+            pymongo.IndexModel(
+                [("conversation_id", pymongo.ASCENDING), ("seq", pymongo.ASCENDING)], unique=True
+            ),
+        ]
+
+
+ALL_DOCUMENTS += [ConversationDocument, MessageDocument]

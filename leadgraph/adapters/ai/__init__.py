@@ -1,0 +1,1 @@
+"""Assistant engines backed by remote models."""

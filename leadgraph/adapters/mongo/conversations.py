@@ -1,0 +1,140 @@
+"""Conversation and message repositories on Beanie."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from beanie.odm.enums import SortDirection
+from pymongo import ReturnDocument
+
+from leadgraph.adapters.mongo.documents import ConversationDocument, MessageDocument
+from leadgraph.adapters.mongo.ids import parse_object_id, parse_object_ids
+from leadgraph.domain.conversations import (
+    Channel,
+    Conversation,
+    ConversationFields,
+    ConversationFilter,
+    Message,
+    MessageAnalysis,
+    MessageFields,
+)
+from leadgraph.domain.pagination import Page, PageRequest
+
+_STATE_FIELDS = frozenset(ConversationFields.model_fields) - {"last_seq", "created_at"}
+
+
+def to_conversation(document: ConversationDocument) -> Conversation:
+    return Conversation(
+        id=str(document.id), **document.model_dump(exclude={"id", "revision_id"})
+    )
+
+
+def to_message(document: MessageDocument) -> Message:
+    return Message(id=str(document.id), **document.model_dump(exclude={"id", "revision_id"}))
+
+
+class MongoConversationRepository:
+    async def insert(self, fields: ConversationFields) -> Conversation:
+        document = ConversationDocument(**fields.model_dump())
+        await document.insert()
+        return to_conversation(document)
+
+    async def get(self, conversation_id: str) -> Conversation | None:
+        oid = parse_object_id(conversation_id)
+        document = await ConversationDocument.get(oid) if oid is not None else None
+        return to_conversation(document) if document is not None else None
+
+    async def get_many(self, conversation_ids: Sequence[str]) -> list[Conversation]:
+        oids = parse_object_ids(conversation_ids)
+        if not oids:
+            return []
+        documents = await ConversationDocument.find({"_id": {"$in": oids}}).to_list()
+        return [to_conversation(document) for document in documents]
+
+    async def find_by_external_id(
+        self, external_id: str, channel: Channel | None = None
+    ) -> Conversation | None:
+        query: dict[str, Any] = {"external_id": external_id}
+        if channel is not None:
+            query["channel"] = channel.value
+        documents = await ConversationDocument.find(query).sort(
+            [("created_at", SortDirection.DESCENDING)]
+        ).limit(1).to_list()
+        return to_conversation(documents[0]) if documents else None
+
+    async def for_leads(self, lead_ids: Sequence[str]) -> list[Conversation]:
+        documents = await ConversationDocument.find(
+            {"lead_id": {"$in": list(lead_ids)}}
+        ).sort([("created_at", SortDirection.ASCENDING)]).to_list()
+        return [to_conversation(document) for document in documents]
+
+    async def reserve_seq(self, conversation_id: str) -> int:
+        oid = parse_object_id(conversation_id)
+        updated = await ConversationDocument.get_pymongo_collection().find_one_and_update(
+            {"_id": oid}, {"$inc": {"last_seq": 1}}, projection={"last_seq": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if updated is None:
+            raise LookupError(conversation_id)
+        return int(updated["last_seq"])
+
+    async def save_state(self, conversation: Conversation) -> None:
+        oid = parse_object_id(conversation.id)
+        state = conversation.model_dump(mode="json", include=set(_STATE_FIELDS))
+        state["last_active"] = conversation.last_active
+        await ConversationDocument.get_pymongo_collection().update_one(
+            {"_id": oid}, {"$set": state}
+        )
+
+    async def delete(self, conversation_id: str) -> bool:
+        oid = parse_object_id(conversation_id)
+        if oid is None:
+            return False
+        result = await ConversationDocument.get_pymongo_collection().delete_one({"_id": oid})
+        return bool(result.deleted_count)
+
+    async def search(
+        self, conversation_filter: ConversationFilter, page: PageRequest
+    ) -> Page[Conversation]:
+        query = {
+            key: (value.value if hasattr(value, "value") else value)
+            for key, value in conversation_filter.model_dump().items() if value is not None
+        }
+        cursor = ConversationDocument.find(query).sort(
+            [("last_active", SortDirection.DESCENDING), ("_id", SortDirection.DESCENDING)]
+        )
+        documents = await cursor.skip(page.offset).limit(page.limit).to_list()
+        total = await ConversationDocument.find(query).count()
+        return Page(items=[to_conversation(d) for d in documents], total=total,
+                    offset=page.offset, limit=page.limit)
+
+
+class MongoMessageRepository:
+    async def insert(self, fields: MessageFields) -> Message:
+        document = MessageDocument(**fields.model_dump())
+        await document.insert()
+        return to_message(document)
+
+    async def set_analysis(self, message_id: str, analysis: MessageAnalysis) -> None:
+        await MessageDocument.get_pymongo_collection().update_one(
+            {"_id": parse_object_id(message_id)},
+            {"$set": {"analysis": analysis.model_dump(mode="json")}},
+        )
+
+    async def after(self, conversation_id: str, after_seq: int, limit: int) -> list[Message]:
+        documents = await MessageDocument.find(
+            {"conversation_id": conversation_id, "seq": {"$gt": after_seq}}
+        ).sort([("seq", SortDirection.ASCENDING)]).limit(limit).to_list()
+        return [to_message(document) for document in documents]
+
+    async def for_conversations(self, conversation_ids: Sequence[str]) -> list[Message]:
+        documents = await MessageDocument.find(
+            {"conversation_id": {"$in": list(conversation_ids)}}
+        ).sort([("timestamp", SortDirection.ASCENDING), ("seq", SortDirection.ASCENDING)]).to_list()
+        return [to_message(document) for document in documents]
+
+    async def delete_for(self, conversation_id: str) -> None:
+        await MessageDocument.get_pymongo_collection().delete_many(
+            {"conversation_id": conversation_id}
+        )
