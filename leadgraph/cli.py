@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -12,6 +13,7 @@ import uvicorn
 
 from leadgraph.adapters.mongo.embedded import EmbeddedMongo
 from leadgraph.domain.errors import DomainError
+from leadgraph.domain.pagination import PageRequest
 from leadgraph.domain.users import ApiKeyTier, Principal, PrincipalKind, Role
 from leadgraph.runtime import Runtime, open_runtime
 from leadgraph.settings import Settings
@@ -41,12 +43,18 @@ def serve(
     """Serve GraphQL (http://HOST:PORT/graphql) and the REST dialects."""
     settings = Settings()
     settings.resolved_secret_key()  # generate it once, before workers race for it
+    if workers > 1 and not settings.redis_url:
+        typer.echo("warning: with several workers and no REDIS_URL, a subscriber only sees "
+                   "writes made by its own worker; set REDIS_URL to share events.", err=True)
     embedded: EmbeddedMongo | None = None
     if settings.embedded_mongo:
         # One embedded database for all workers: started here, handed down by URL.
         embedded = EmbeddedMongo(settings.leadgraph_data_dir)
         os.environ["MONGODB_URL"] = embedded.start()
         typer.echo(f"embedded MongoDB (nx-27017) at {embedded.url}, data in {embedded.db_file}")
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn that into a normal exit so
+    # the ``finally`` below stops the embedded database.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(
             "leadgraph.app:create_app", factory=True, host=host, port=port, workers=workers,
@@ -55,6 +63,10 @@ def serve(
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @schema_app.command("export")
@@ -90,9 +102,10 @@ def users_create(
     """Create a user (the first user of an installation is always an admin)."""
 
     async def action(runtime: Runtime) -> str:
+        existing = await runtime.use_cases.users.search(CLI_PRINCIPAL, PageRequest(limit=1))
         user = await runtime.use_cases.users.create(
             CLI_PRINCIPAL, email=email, password=password, name=name, username=username,
-            admin=admin,
+            admin=admin or existing.total == 0,
         )
         return f"created {user.role.value} {user.email} ({user.id})"
 

@@ -80,7 +80,9 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Open every resource the service needs; ``command_listeners`` watch MongoDB traffic."""
     async with AsyncExitStack() as stack:
-        mongodb_url = settings.mongodb_url
+        mongodb_url = settings.mongodb_url or EmbeddedMongo.running_url(
+            settings.leadgraph_data_dir
+        )
         if not mongodb_url:
             embedded = EmbeddedMongo(settings.leadgraph_data_dir)
             mongodb_url = await embedded.astart()

@@ -268,7 +268,9 @@ def merge_duplicate(current: LeadFields, data: LeadInput, now: datetime) -> Lead
     Sent non-empty values win, empty ones never erase what we know, tags are unioned, and
     the original ``source`` is kept: first-touch attribution must not move.
     """
-    provided = {k: v for k, v in data.provided().items() if v is not None and k != "source"}
+    provided = {
+        k: v for k, v in data.provided().items() if v not in (None, "", []) and k != "source"
+    }
     if "tags" in provided:
         provided["tags"] = sorted(set(current.tags) | set(provided["tags"]))
     return _apply(current, provided, now)

@@ -41,5 +41,5 @@ class UserUseCases:
         require_admin(actor)
         return await self._auth.register(
             email=email, password=password, name=name, username=username,
-            role=Role.ADMIN if admin else None,  # None: the first user becomes admin
+            role=Role.ADMIN if admin else Role.AGENT,
         )

@@ -62,9 +62,36 @@ class EmbeddedMongo:
     def db_file(self) -> Path:
         return self.data_dir / "leadgraph.nx.db"
 
+    @property
+    def url_file(self) -> Path:
+        return self.data_dir / "nx-27017.url"
+
+    @staticmethod
+    def running_url(data_dir: Path) -> str | None:
+        """The URL of an embedded server another process runs on this data dir, if alive.
+
+        Lets ``leadgraph users create`` work while ``leadgraph serve`` holds the data file.
+        """
+        try:
+            url, pid = (data_dir / "nx-27017.url").read_text().split()
+            os.kill(int(pid), 0)  # the recorded server process is still alive
+        except (OSError, ValueError):
+            return None
+        client: MongoClient[dict[str, object]] = MongoClient(
+            url, serverSelectionTimeoutMS=500, connectTimeoutMS=500
+        )
+        try:
+            client.admin.command("ping")
+        except PyMongoError:
+            return None
+        finally:
+            client.close()
+        return url
+
     def start(self) -> str:
         self._spawn()
         self._wait_until_ready()
+        self._record_url()
         return self.url
 
     def _spawn(self) -> None:
@@ -106,8 +133,14 @@ class EmbeddedMongo:
         finally:
             client.close()
 
+    def _record_url(self) -> None:
+        assert self._process is not None
+        self.url_file.write_text(f"{self.url} {self._process.pid}\n")
+
     def stop(self) -> None:
         process, self._process = self._process, None
+        if process is not None:
+            self.url_file.unlink(missing_ok=True)
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
@@ -130,6 +163,7 @@ class EmbeddedMongo:
     async def astart(self) -> str:
         self._spawn()  # on the event loop's thread, which outlives the server
         await asyncio.to_thread(self._wait_until_ready)
+        self._record_url()
         return self.url
 
     async def astop(self) -> None:
