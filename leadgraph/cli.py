@@ -13,7 +13,6 @@ import uvicorn
 
 from leadgraph.adapters.mongo.embedded import EmbeddedMongo
 from leadgraph.domain.errors import DomainError
-from leadgraph.domain.pagination import PageRequest
 from leadgraph.domain.users import ApiKeyTier, Principal, PrincipalKind, Role
 from leadgraph.runtime import Runtime, open_runtime
 from leadgraph.settings import Settings
@@ -97,15 +96,17 @@ def users_create(
                                           confirmation_prompt=True)],
     name: Annotated[str, typer.Option()] = "",
     username: Annotated[str | None, typer.Option()] = None,
-    admin: Annotated[bool, typer.Option("--admin/--agent")] = False,
+    admin: Annotated[
+        bool | None,
+        typer.Option("--admin/--agent", help="Default: admin for the first user, else agent."),
+    ] = None,
 ) -> None:
-    """Create a user (the first user of an installation is always an admin)."""
+    """Create a user (unless told otherwise, the first user of an installation is the admin)."""
 
     async def action(runtime: Runtime) -> str:
-        existing = await runtime.use_cases.users.search(CLI_PRINCIPAL, PageRequest(limit=1))
         user = await runtime.use_cases.users.create(
             CLI_PRINCIPAL, email=email, password=password, name=name, username=username,
-            admin=admin or existing.total == 0,
+            admin=admin,
         )
         return f"created {user.role.value} {user.email} ({user.id})"
 

@@ -36,10 +36,11 @@ class UserUseCases:
 
     async def create(
         self, actor: Principal, *, email: str, password: str, name: str | None,
-        username: str | None, admin: bool,
+        username: str | None, admin: bool | None,
     ) -> User:
         require_admin(actor)
         return await self._auth.register(
             email=email, password=password, name=name, username=username,
-            role=Role.ADMIN if admin else Role.AGENT,
+            # None: the registration rule decides (the first user becomes the admin).
+            role=None if admin is None else (Role.ADMIN if admin else Role.AGENT),
         )

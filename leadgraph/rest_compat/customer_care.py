@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from leadgraph.domain.conversations import Channel, ConversationFilter, Message, MessageRole
 from leadgraph.domain.errors import DomainError, FieldProblem, NotFound, ValidationFailed
@@ -181,7 +181,7 @@ async def conversation_socket(websocket: WebSocket) -> None:
     try:
         principal = await use_cases.auth.authenticate_token(token)
     except DomainError:
-        await websocket.close(code=4401, reason="Unauthorized")
+        await _refuse(websocket, 4401, "Unauthorized")
         return
     try:
         with use_cases.sockets.hold(principal.id):
@@ -191,9 +191,17 @@ async def conversation_socket(websocket: WebSocket) -> None:
             await websocket.accept()
             await _serve_socket(websocket, use_cases, principal, conversation_id, stream)
     except TooManyConnections as exc:
-        await websocket.close(code=4429, reason=exc.message)
+        await _refuse(websocket, 4429, exc.message)
     except NotFound as exc:
-        await websocket.close(code=4404, reason=exc.message)
+        await _refuse(websocket, 4404, exc.message)
+
+
+async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close with an application code. Closing before ``accept`` would make the server
+    refuse the handshake with a bare HTTP 403, and the client would never see the code."""
+    if websocket.application_state is WebSocketState.CONNECTING:
+        await websocket.accept()
+    await websocket.close(code=code, reason=reason)
 
 
 async def _serve_socket(
