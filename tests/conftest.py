@@ -25,6 +25,11 @@ from tests.support import API_KEY, CommandCounter, LiveServer
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
+# Beanie binds document classes to one database per process (init_beanie), so the newest
+# in-process server owns the binding. Servers are nested (a test's extra server runs inside
+# the session's); when one stops, the one it interrupted is bound again.
+_running: list[LiveServer] = []
+
 
 @pytest.fixture(scope="session")
 def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -82,11 +87,16 @@ async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
         await asyncio.sleep(0.02)
     else:
         raise RuntimeError("uvicorn did not start")
+    live = LiveServer(f"http://127.0.0.1:{port}", app, commands, settings.mongodb_db_name)
+    _running.append(live)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", app, commands, settings.mongodb_db_name)
+        yield live
     finally:
         server.should_exit = True
         await task
+        _running.remove(live)
+        if _running:
+            await _running[-1].runtime.database.connect()
 
 
 @pytest.fixture(scope="session")

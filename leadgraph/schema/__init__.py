@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
@@ -18,7 +19,8 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from leadgraph.schema.errors import DomainErrorCodes, is_unexpected
 from leadgraph.schema.extensions import Notices, ReportingParserCache
@@ -27,7 +29,7 @@ from leadgraph.schema.query import Query
 from leadgraph.schema.subscription import Subscription
 
 log = logging.getLogger("leadgraph.graphql")
-_SUGGESTION = re.compile(r" ?Did you mean [^?]*\\?")
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 class LeadGraphSchema(strawberry.Schema):
@@ -36,6 +38,19 @@ class LeadGraphSchema(strawberry.Schema):
         """With suggestions off, hide every "Did you mean …?" (Strawberry strips only the one
         for unknown fields; arguments, enum values, input fields and types named the rest)."""
         error.message = _SUGGESTION.sub("", error.message)
+
+    async def execute(
+        self, *args: Any, allowed_operation_types: Iterable[OperationType] | None = None,
+        **kwargs: Any,
+    ) -> ExecutionResult:
+        """Plain HTTP execution (WebSockets use ``subscribe``): never a subscription.
+
+        Strawberry would otherwise run a POSTed subscription like a query and fail inside.
+        """
+        allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION))
+        allowed.discard(OperationType.SUBSCRIPTION)
+        kwargs["allowed_operation_types"] = allowed
+        return await super().execute(*args, **kwargs)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
