@@ -615,7 +615,25 @@ async def test_listing_with_assignees_uses_a_constant_number_of_queries(
     await server.clear_database()
     many, many_log = await data_commands_for_listing(server, client, 40)
     assert few == many, (few_log, many_log)
-    # one find for the page, one count, one batched find for all assignees
-    assert few == 3, few_log
+    # one find for the page (no count: totalCount is not selected), one batched users find
+    assert few == 2, few_log
+    assert [name for name, _ in few_log if name in {"find", "aggregate", "count"}] == [
+        "find", "find"], few_log
     assert sorted(name for name, _ in few_log if name in {"find", "aggregate", "count"}) == sorted(
         name for name, _ in many_log if name in {"find", "aggregate", "count"})
+
+
+async def test_total_count_costs_one_query_only_when_selected(
+    server: LiveServer, client: httpx.AsyncClient
+) -> None:
+    for index in range(3):
+        await gql(client, "mutation($e: String!) { createLead(input: {email: $e}) { id } }",
+                  {"e": f"count{index}@example.com"})
+    server.commands.reset()
+    without = await gql(client, "{ leads(first: 2) { pageInfo { hasNextPage } } }")
+    assert without["data"]["leads"]["pageInfo"]["hasNextPage"] is True
+    assert server.commands.data_commands() == 1
+    server.commands.reset()
+    counted = await gql(client, "{ leads(first: 2) { totalCount pageInfo { hasNextPage } } }")
+    assert counted["data"]["leads"] == {"totalCount": 3, "pageInfo": {"hasNextPage": True}}
+    assert server.commands.data_commands() == 2

@@ -33,3 +33,17 @@ class Page(Generic[T]):
     @property
     def has_next(self) -> bool:
         return self.offset + len(self.items) < self.total
+
+
+@dataclass(frozen=True)
+class Window(Generic[T]):
+    """A page without its total: fetching one row more than asked says whether more follow.
+
+    One query instead of two, for clients (like GraphQL without ``totalCount``) that only
+    need to know whether to offer a next page.
+    """
+
+    items: list[T]
+    offset: int
+    limit: int
+    has_more: bool

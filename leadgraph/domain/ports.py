@@ -23,7 +23,7 @@ from leadgraph.domain.conversations import (
 )
 from leadgraph.domain.events import DomainEvent
 from leadgraph.domain.leads import Lead, LeadFields, LeadFilter, LeadOrder
-from leadgraph.domain.pagination import Page, PageRequest
+from leadgraph.domain.pagination import Page, PageRequest, Window
 from leadgraph.domain.users import ApiKey, ApiKeyTier, Role, User
 
 
@@ -41,6 +41,10 @@ class LeadRepository(Protocol):
     async def search(
         self, lead_filter: LeadFilter, order: LeadOrder, page: PageRequest
     ) -> Page[Lead]: ...
+    async def window(
+        self, lead_filter: LeadFilter, order: LeadOrder, page: PageRequest
+    ) -> Window[Lead]: ...
+    async def count(self, lead_filter: LeadFilter) -> int: ...
 
 
 class UserRepository(Protocol):

@@ -24,7 +24,7 @@ from leadgraph.domain.leads import (
     merge_duplicate,
     new_lead_fields,
 )
-from leadgraph.domain.pagination import Page, PageRequest
+from leadgraph.domain.pagination import Page, PageRequest, Window
 from leadgraph.domain.ports import Clock, EventBroker, LeadRepository, UserRepository
 from leadgraph.domain.scoring import score_lead
 from leadgraph.domain.users import Principal
@@ -100,6 +100,15 @@ class LeadUseCases:
         self, actor: Principal, lead_filter: LeadFilter, order: LeadOrder, page: PageRequest
     ) -> Page[Lead]:
         return await self._leads.search(lead_filter, order, page)
+
+    async def window(
+        self, actor: Principal, lead_filter: LeadFilter, order: LeadOrder, page: PageRequest
+    ) -> Window[Lead]:
+        """A page without a total (one query): enough to know whether more follow."""
+        return await self._leads.window(lead_filter, order, page)
+
+    async def count(self, actor: Principal, lead_filter: LeadFilter) -> int:
+        return await self._leads.count(lead_filter)
 
     async def events(self, actor: Principal) -> AsyncIterator[DomainEvent]:
         subscription = self._broker.subscribe(LEADS_CHANNEL)

@@ -44,15 +44,16 @@ class Query:
         after: str | None = None,
         offset: int | None = None,
     ) -> LeadConnection:
-        page = await info.context.use_cases.leads.search(
+        lead_filter = filter.to_domain() if filter else DomainLeadFilter()
+        window = await info.context.use_cases.leads.window(
             info.context.actor(),
-            filter.to_domain() if filter else DomainLeadFilter(),
+            lead_filter,
             order_by.to_domain() if order_by else DomainLeadOrder(),
             page_request(first, after, offset),
         )
-        for lead in page.items:
+        for lead in window.items:
             info.context.loaders.lead_by_id.prime(lead.id, lead)
-        return LeadConnection.from_page(page)
+        return LeadConnection.from_window(window, lead_filter)
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def conversation(self, info: Ctx, id: strawberry.ID) -> Conversation | None:

@@ -12,7 +12,7 @@ from strawberry import Info
 from leadgraph.domain import leads as domain_leads
 from leadgraph.domain import users as domain_users
 from leadgraph.domain.events import LEAD_CREATED, LEAD_DELETED, LEAD_UPDATED, DomainEvent
-from leadgraph.domain.pagination import Page
+from leadgraph.domain.pagination import Window
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.pagination import encode_cursor
 
@@ -175,23 +175,29 @@ class LeadEdge:
 class LeadConnection:
     edges: list[LeadEdge]
     page_info: PageInfo
-    total_count: int
+    lead_filter: strawberry.Private[domain_leads.LeadFilter]
+
+    @strawberry.field(description="All leads matching the filter (counted only when asked).")
+    async def total_count(self, info: Info[GraphQLContext, Any]) -> int:
+        return await info.context.use_cases.leads.count(info.context.actor(), self.lead_filter)
 
     @classmethod
-    def from_page(cls, page: Page[domain_leads.Lead]) -> LeadConnection:
+    def from_window(
+        cls, window: Window[domain_leads.Lead], lead_filter: domain_leads.LeadFilter
+    ) -> LeadConnection:
         edges = [
-            LeadEdge(cursor=encode_cursor(page.offset + index), node=Lead.from_domain(lead))
-            for index, lead in enumerate(page.items)
+            LeadEdge(cursor=encode_cursor(window.offset + index), node=Lead.from_domain(lead))
+            for index, lead in enumerate(window.items)
         ]
         return cls(
             edges=edges,
             page_info=PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=page.offset > 0,
+                has_next_page=window.has_more,
+                has_previous_page=window.offset > 0,
                 start_cursor=edges[0].cursor if edges else None,
                 end_cursor=edges[-1].cursor if edges else None,
             ),
-            total_count=page.total,
+            lead_filter=lead_filter,
         )
 
 

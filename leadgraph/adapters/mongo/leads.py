@@ -12,7 +12,7 @@ from beanie.odm.enums import SortDirection
 from leadgraph.adapters.mongo.documents import LeadDocument
 from leadgraph.adapters.mongo.ids import parse_object_id, parse_object_ids
 from leadgraph.domain.leads import Lead, LeadFields, LeadFilter, LeadOrder, LeadSortField
-from leadgraph.domain.pagination import Page, PageRequest
+from leadgraph.domain.pagination import Page, PageRequest, Window
 
 _SORT_KEYS: dict[LeadSortField, str] = {
     LeadSortField.CREATED_AT: "created_at",
@@ -106,14 +106,27 @@ class MongoLeadRepository:
     async def search(
         self, lead_filter: LeadFilter, order: LeadOrder, page: PageRequest
     ) -> Page[Lead]:
-        query = lead_query(lead_filter)
+        leads = await self._find(lead_filter, order, page.offset, page.limit)
+        total = await self.count(lead_filter)
+        return Page(items=leads, total=total, offset=page.offset, limit=page.limit)
+
+    async def window(
+        self, lead_filter: LeadFilter, order: LeadOrder, page: PageRequest
+    ) -> Window[Lead]:
+        leads = await self._find(lead_filter, order, page.offset, page.limit + 1)
+        return Window(items=leads[:page.limit], offset=page.offset, limit=page.limit,
+                      has_more=len(leads) > page.limit)
+
+    async def count(self, lead_filter: LeadFilter) -> int:
+        return await LeadDocument.find(lead_query(lead_filter)).count()
+
+    async def _find(
+        self, lead_filter: LeadFilter, order: LeadOrder, offset: int, limit: int
+    ) -> list[Lead]:
         direction = SortDirection.DESCENDING if order.descending else SortDirection.ASCENDING
         sort = [(_SORT_KEYS[order.field], direction), ("_id", direction)]
         documents = (
-            await LeadDocument.find(query).sort(sort).skip(page.offset).limit(page.limit).to_list()
+            await LeadDocument.find(lead_query(lead_filter))
+            .sort(sort).skip(offset).limit(limit).to_list()
         )
-        total = await LeadDocument.find(query).count()
-        return Page(
-            items=[to_lead(document) for document in documents],
-            total=total, offset=page.offset, limit=page.limit,
-        )
+        return [to_lead(document) for document in documents]

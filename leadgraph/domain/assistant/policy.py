@@ -6,6 +6,7 @@ is filled, and summarises once everything is known.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from leadgraph.domain.conversations import CollectedInfo, DialogStep, Entity
@@ -47,6 +48,10 @@ PREFIXES = {
     "smalltalk": "I'm the assistant here, happy to chat. ",
 }
 MAX_ASKS = 2
+NON_ANSWERS = frozenset({"ok", "okay", "yes", "no", "sure", "not sure", "idk", "i don't know",
+                         "dunno", "maybe", "hmm", "nothing", "none", "n/a", "not sure yet"})
+_NAME_WORD = r"[A-Z\u00c0-\u00de][^\W\d_]+"
+_BARE_NAME = re.compile(rf"{_NAME_WORD}(?:[ '\u2019-]{_NAME_WORD}){{0,2}}")
 
 
 @dataclass
@@ -113,10 +118,18 @@ def decide(
 ) -> Decision:
     filled, learnt = fill_slots(info, entities)
     last_asked = asked[-1] if asked else None
-    # An answer to "which features?" that names none of ours is still the answer.
-    if last_asked == "features" and not filled.features and intent in ("provide_info", "other"):
-        filled.features.append(text.strip().rstrip(".")[:200])
+    answer = text.strip().rstrip(".!")
+    # An answer to "which features?" that names none of ours is still the answer, unless it
+    # is a bare acknowledgement ("ok", "not sure").
+    if (last_asked == "features" and not filled.features
+            and intent in ("provide_info", "other", "feedback")
+            and answer.lower() not in NON_ANSWERS and len(answer.split()) >= 2):
+        filled.features.append(answer[:200])
         learnt.append("features")
+    # "May I have your name?" -> "Samantha Reyes".
+    if last_asked == "name" and not filled.name and _BARE_NAME.fullmatch(answer):
+        filled.name = answer
+        learnt.append("name")
 
     if intent == "goodbye":
         done = DialogStep.COMPLETED if step is DialogStep.SUMMARY else step
