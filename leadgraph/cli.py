@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -13,6 +14,7 @@ import uvicorn
 
 from leadgraph.adapters.mongo.embedded import EmbeddedMongo
 from leadgraph.domain.errors import DomainError
+from leadgraph.domain.imports import ImportJob, ImportStatus
 from leadgraph.domain.users import ApiKeyTier, Principal, PrincipalKind, Role
 from leadgraph.runtime import Runtime, open_runtime
 from leadgraph.settings import Settings
@@ -125,3 +127,48 @@ def api_keys_create(
         return secret
 
     typer.echo(_with_runtime(action))
+
+
+leads_app = typer.Typer(help="Leads: bulk import.", no_args_is_help=True)
+app.add_typer(leads_app, name="leads")
+_FILE_CHUNK = 64 * 1024
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as source:
+        while chunk := await asyncio.to_thread(source.read, _FILE_CHUNK):
+            yield chunk
+
+
+@leads_app.command("import")
+def leads_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="A CSV file with a header row.")],
+    show_errors: Annotated[int, typer.Option(min=0, help="Row errors to print.")] = 20,
+) -> None:
+    """Import leads from a CSV file, as POST /api/v1/leads/import does, with a progress bar."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    async def action(runtime: Runtime) -> ImportJob:
+        imports = runtime.use_cases.imports
+        job = await imports.start(CLI_PRINCIPAL, file.name, _file_chunks(file), "text/csv")
+        columns = (TextColumn("importing {task.description}"), BarColumn(),
+                   MofNCompleteColumn())
+        with Progress(*columns, console=Console(stderr=True)) as progress:
+            bar = progress.add_task(file.name, total=None)
+            async for current in imports.watch(CLI_PRINCIPAL, job.id):
+                progress.update(bar, total=current.total_rows, completed=current.processed_rows)
+        return await imports.wait(CLI_PRINCIPAL, job.id)
+
+    job = _with_runtime(action)
+    typer.echo(f"{job.status.value}: {job.created} created, {job.updated} updated, "
+               f"{job.failed_rows} failed, {job.processed_rows} of {job.total_rows} rows "
+               f"(job {job.id})")
+    for error in job.errors[:show_errors]:
+        typer.echo(f"  row {error.row}: {error.field}: {error.message}")
+    if job.error_count > min(show_errors, len(job.errors)):
+        typer.echo(f"  ... and {job.error_count - min(show_errors, len(job.errors))} more errors")
+    if job.status is ImportStatus.FAILED:
+        typer.echo(f"error: {job.message}", err=True)
+        raise typer.Exit(1)

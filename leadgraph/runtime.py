@@ -21,13 +21,18 @@ from leadgraph.adapters.broker.memory import InMemoryBroker
 from leadgraph.adapters.broker.redis import RedisBroker
 from leadgraph.adapters.clock import SystemClock
 from leadgraph.adapters.locks import InProcessLocks, RedisLocks
+from leadgraph.adapters.mongo.activities import MongoActivityRepository
+from leadgraph.adapters.mongo.analytics import MongoAnalyticsRepository
 from leadgraph.adapters.mongo.connection import MongoDatabase
 from leadgraph.adapters.mongo.conversations import (
     MongoConversationRepository,
     MongoMessageRepository,
 )
 from leadgraph.adapters.mongo.embedded import EmbeddedMongo
+from leadgraph.adapters.mongo.imports import MongoImportJobRepository, MongoLeadBulkStore
 from leadgraph.adapters.mongo.leads import MongoLeadRepository
+from leadgraph.adapters.mongo.merges import MongoMergeRepository
+from leadgraph.adapters.mongo.scores import MongoScoreHistoryRepository
 from leadgraph.adapters.mongo.users import (
     MongoApiKeyRepository,
     MongoSessionRepository,
@@ -36,11 +41,16 @@ from leadgraph.adapters.mongo.users import (
 from leadgraph.adapters.security.passwords import Argon2PasswordHasher
 from leadgraph.adapters.security.tokens import JwtTokenCodec
 from leadgraph.domain.assistant.engine import LocalAssistant
+from leadgraph.resolvers.activities import ActivityUseCases
+from leadgraph.resolvers.analytics import AnalyticsUseCases
 from leadgraph.resolvers.auth import AuthPolicy, AuthUseCases
 from leadgraph.resolvers.conversations import ConversationUseCases
 from leadgraph.resolvers.health import HealthUseCases
+from leadgraph.resolvers.imports import ImportUseCases
 from leadgraph.resolvers.leads import LeadUseCases
+from leadgraph.resolvers.merges import MergeUseCases
 from leadgraph.resolvers.registry import UseCases
+from leadgraph.resolvers.scores import ScoreUseCases
 from leadgraph.resolvers.sockets import SocketQuota
 from leadgraph.resolvers.users import UserUseCases
 from leadgraph.settings import Settings
@@ -130,16 +140,40 @@ async def open_runtime(
         assistant = await stack.enter_async_context(open_assistant(settings))
 
         probes = {"mongodb": database, "broker": broker}
-        leads = LeadUseCases(MongoLeadRepository(), users, broker, clock)
+        lead_repository = MongoLeadRepository()
+        conversation_repository = MongoConversationRepository()
+        message_repository = MongoMessageRepository()
+        activity_repository = MongoActivityRepository()
+        scores = ScoreUseCases(
+            lead_repository, conversation_repository, message_repository, activity_repository,
+            MongoScoreHistoryRepository(), broker, clock,
+        )
+        scores.start()
+        stack.push_async_callback(scores.stop)
+        activities = ActivityUseCases(activity_repository, lead_repository, scores, clock)
+        leads = LeadUseCases(lead_repository, users, broker, clock, activities, scores)
+        imports = ImportUseCases(
+            MongoImportJobRepository(), MongoLeadBulkStore(), users, activity_repository, broker,
+            clock, rescore=scores.request_refresh,
+        )
+        stack.push_async_callback(imports.aclose)  # runs before the database closes
         use_cases = UseCases(
             leads=leads,
             conversations=ConversationUseCases(
-                MongoConversationRepository(), MongoMessageRepository(), leads, assistant,
-                locks, broker, clock,
+                conversation_repository, message_repository, leads, assistant,
+                locks, broker, clock, activities,
+            ),
+            activities=activities,
+            scores=scores,
+            merges=MergeUseCases(
+                lead_repository, conversation_repository, activity_repository,
+                MongoMergeRepository(), activities, scores, broker, clock,
             ),
             auth=auth,
             users=UserUseCases(users, auth),
             health=HealthUseCases(probes, clock, __version__),
             sockets=SocketQuota(per_user=10),
+            imports=imports,
+            analytics=AnalyticsUseCases(MongoAnalyticsRepository(), clock),
         )
         yield Runtime(settings=settings, use_cases=use_cases, database=database, broker=broker)

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
 
     # Voice.
     elevenlabs_api_key: SecretStr | None = None
+    # Voice adapters (leadgraph.adapters.voice): ElevenLabs TTS is used when its key is set,
+    # OpenAI transcription when STT_PROVIDER=openai and OPENAI_API_KEY is set; both fall back
+    # to the local engines (espeak-ng, pocketsphinx) on any provider failure.
+    elevenlabs_base_url: str | None = None
+    elevenlabs_voice_id: str = "21m00Tcm4TlvDq8ikWAM"
+    elevenlabs_model_id: str = "eleven_multilingual_v2"
+    stt_provider: str = "local"
+    openai_stt_model: str = "whisper-1"
+    voice_timeout_seconds: float = Field(default=15.0, gt=0)
 
     # Channels.
     whatsapp_webhook_verify_token: SecretStr | None = None

@@ -111,6 +111,7 @@ async def live(
 @pytest.fixture
 async def server(live: LiveServer) -> LiveServer:
     """The shared live server, with an empty database for this test."""
+    await live.settle()
     await live.clear_database()
     live.commands.reset()
     return live

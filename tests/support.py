@@ -71,6 +71,10 @@ class LiveServer:
         runtime: Runtime = self.app.state.runtime
         return runtime
 
+    async def settle(self) -> None:
+        """Wait for background work (score refreshes) so it doesn't blur a measurement."""
+        await self.runtime.use_cases.scores.settled()
+
     async def clear_database(self) -> None:
         database = self.runtime.database.client[self.db_name]
         for name in await database.list_collection_names():

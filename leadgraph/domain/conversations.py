@@ -145,3 +145,11 @@ class ConversationFilter(BaseModel):
     lead_id: str | None = None
     user_id: str | None = None
     chatbot_id: str | None = None
+
+
+class MessageStats(BaseModel):
+    """Counts behind a lead's engagement score."""
+
+    user_messages: int = 0
+    assistant_messages: int = 0
+    last_message_at: datetime | None = None

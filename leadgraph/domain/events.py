@@ -10,6 +10,7 @@ from typing import Any
 LEAD_CREATED = "lead.created"
 LEAD_UPDATED = "lead.updated"
 LEAD_DELETED = "lead.deleted"
+LEAD_SCORE_CHANGED = "lead.score_changed"
 
 LEADS_CHANNEL = "leads"
 

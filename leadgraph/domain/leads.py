@@ -258,7 +258,12 @@ class LeadChange:
 
 
 def apply_update(current: LeadFields, data: LeadInput, now: datetime) -> LeadChange:
-    """Explicitly sent fields overwrite (null clears optional ones); the rest is kept."""
+    """Explicitly sent fields overwrite (null clears optional ones); the rest is kept.
+
+    A status change must follow the pipeline (``check_transition``).
+    """
+    if data.status is not None:
+        check_transition(current.status, data.status)
     return _apply(current, data.provided(), now)
 
 
@@ -324,3 +329,32 @@ class LeadFilter:
             raise ValidationFailed.single("min_score", "must be between 0 and 1")
         if self.search is not None and len(self.search) > 200:
             raise ValidationFailed.single("search", "must be at most 200 characters")
+
+
+# The sales pipeline, in order. closed_lost can be reached from any open stage.
+PIPELINE_ORDER: tuple[LeadStatus, ...] = (
+    LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.PROPOSAL,
+    LeadStatus.CLOSED_WON,
+)
+REOPEN_TO = frozenset({LeadStatus.NEW, LeadStatus.CONTACTED})
+
+
+def check_transition(current: LeadStatus, target: LeadStatus) -> None:
+    """Pipeline rule: forward moves may skip stages, a correction goes back one stage at most,
+    closed_won is final, and a closed_lost lead can only be reopened as new or contacted."""
+    if current is target:
+        return
+    problem = None
+    if current is LeadStatus.CLOSED_WON:
+        problem = "closed_won is final"
+    elif current is LeadStatus.CLOSED_LOST:
+        if target not in REOPEN_TO:
+            problem = "a closed_lost lead can only be reopened as new or contacted"
+    elif target is not LeadStatus.CLOSED_LOST:
+        step = PIPELINE_ORDER.index(target) - PIPELINE_ORDER.index(current)
+        if step < -1:
+            problem = "a lead can move back only one stage at a time"
+    if problem:
+        raise ValidationFailed.single(
+            "status", f"cannot move from {current.value} to {target.value}: {problem}"
+        )

@@ -6,11 +6,20 @@ implementation without patching imports.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from leadgraph.domain.activities import Activity, ActivityFields
+from leadgraph.domain.analytics import (
+    ConversationCounts,
+    DashboardCounts,
+    DateRange,
+    LeadCaptureCounts,
+    LeadOverviewCounts,
+    Timeframe,
+)
 from leadgraph.domain.assistant.engine import AssistantTurn
 from leadgraph.domain.conversations import (
     Channel,
@@ -20,10 +29,14 @@ from leadgraph.domain.conversations import (
     Message,
     MessageAnalysis,
     MessageFields,
+    MessageStats,
 )
 from leadgraph.domain.events import DomainEvent
-from leadgraph.domain.leads import Lead, LeadFields, LeadFilter, LeadOrder
+from leadgraph.domain.imports import ImportJob
+from leadgraph.domain.leads import Lead, LeadFields, LeadFilter, LeadOrder, LeadScore
+from leadgraph.domain.merges import MergeRecord
 from leadgraph.domain.pagination import Page, PageRequest, Window
+from leadgraph.domain.scoring import ScoreHistoryEntry
 from leadgraph.domain.users import ApiKey, ApiKeyTier, Role, User
 
 
@@ -45,6 +58,15 @@ class LeadRepository(Protocol):
         self, lead_filter: LeadFilter, order: LeadOrder, page: PageRequest
     ) -> Window[Lead]: ...
     async def count(self, lead_filter: LeadFilter) -> int: ...
+    async def restore(self, lead: Lead) -> Lead:
+        """Insert a lead again under its old id (undoing a merge)."""
+        ...
+    async def candidates(self, lead: Lead, limit: int) -> list[Lead]:
+        """Leads that share an email, phone tail, name or email domain with ``lead``."""
+        ...
+    async def set_score(self, lead_id: str, score: LeadScore) -> Lead | None:
+        """Store a recomputed score without touching any other field."""
+        ...
 
 
 class UserRepository(Protocol):
@@ -124,6 +146,8 @@ class ConversationRepository(Protocol):
         self, external_id: str, channel: Channel | None = None
     ) -> Conversation | None: ...
     async def for_leads(self, lead_ids: Sequence[str]) -> list[Conversation]: ...
+    async def reassign_lead(self, from_lead_id: str, to_lead_id: str) -> list[str]: ...
+    async def set_lead(self, conversation_ids: Sequence[str], lead_id: str) -> None: ...
     async def reserve_seq(self, conversation_id: str) -> int:
         """Atomically take the next message number of a conversation."""
         ...
@@ -143,6 +167,7 @@ class MessageRepository(Protocol):
         self, conversation_id: str, after_seq: int, limit: int
     ) -> list[Message]: ...
     async def for_conversations(self, conversation_ids: Sequence[str]) -> list[Message]: ...
+    async def stats_for(self, conversation_ids: Sequence[str]) -> MessageStats: ...
     async def delete_for(self, conversation_id: str) -> None: ...
 
 
@@ -156,3 +181,69 @@ class AssistantEngine(Protocol):
     name: str
 
     async def respond(self, conversation: Conversation, text: str) -> AssistantTurn: ...
+
+
+class ActivityRepository(Protocol):
+    async def insert(self, fields: ActivityFields) -> Activity: ...
+    async def insert_many(self, fields: Sequence[ActivityFields]) -> None: ...
+    async def for_lead(self, lead_id: str, offset: int, limit: int) -> list[Activity]: ...
+    async def count_for_lead(self, lead_id: str) -> int: ...
+    async def count_by_type(self, lead_id: str) -> dict[str, int]: ...
+    async def reassign(self, from_lead_id: str, to_lead_id: str) -> list[str]:
+        """Move a lead's activities to another lead; returns the ids moved (for undo)."""
+        ...
+    async def move_back(self, activity_ids: Sequence[str], to_lead_id: str) -> None: ...
+
+
+class ScoreHistoryRepository(Protocol):
+    async def insert(self, entry: ScoreHistoryEntry) -> None: ...
+    async def for_lead(self, lead_id: str, limit: int) -> list[ScoreHistoryEntry]: ...
+    async def reassign(self, from_lead_id: str, to_lead_id: str) -> None: ...
+
+
+class ImportJobRepository(Protocol):
+    async def create(
+        self, *, filename: str, created_by: str | None, now: datetime
+    ) -> ImportJob: ...
+    async def get(self, job_id: str) -> ImportJob | None: ...
+    async def save(self, job: ImportJob) -> None: ...
+
+
+class LeadBulkStore(Protocol):
+    """Set-at-a-time lead reads and writes for imports and exports."""
+
+    async def find_by_contacts(
+        self, emails: Sequence[str], phones: Sequence[str]
+    ) -> list[Lead]: ...
+    async def insert_many(self, fields: Sequence[LeadFields]) -> list[str]:
+        """Insert in order; returns the new ids in the same order."""
+        ...
+    async def update_many(self, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """``$set`` each ``(lead_id, values)``, in one round trip."""
+        ...
+    def stream(
+        self, lead_filter: LeadFilter, batch_size: int
+    ) -> AsyncGenerator[Lead, None]:
+        """Matching leads, newest first, fetched ``batch_size`` at a time."""
+        ...
+
+
+class MergeRepository(Protocol):
+    async def insert(self, record: MergeRecord) -> MergeRecord: ...
+    async def get(self, merge_id: str) -> MergeRecord | None: ...
+    async def mark_undone(self, merge_id: str, at: datetime) -> bool:
+        """Atomically mark as undone; False if it already was (an undo happens once)."""
+        ...
+
+
+class AnalyticsRepository(Protocol):
+    """Aggregated figures, computed by the database in a fixed number of commands."""
+
+    async def lead_capture(self) -> LeadCaptureCounts: ...
+    async def dashboard(self, since: datetime, today: datetime) -> DashboardCounts:
+        """Leads (all, created since ``today``, cohort created since ``since``) and calls."""
+        ...
+    async def lead_overview(self, since: datetime) -> LeadOverviewCounts: ...
+    async def conversations(
+        self, window: DateRange, timeframe: Timeframe
+    ) -> ConversationCounts: ...

@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from leadgraph.domain.activities import MESSAGE_RECEIVED
 from leadgraph.domain.assistant.policy import requirements_summary
 from leadgraph.domain.contacts import normalize_email, normalize_phone
 from leadgraph.domain.conversations import (
@@ -39,6 +40,7 @@ from leadgraph.domain.ports import (
     MessageRepository,
 )
 from leadgraph.domain.users import Principal, PrincipalKind, Role
+from leadgraph.resolvers.activities import ActivityUseCases
 from leadgraph.resolvers.leads import LeadUseCases
 
 log = logging.getLogger(__name__)
@@ -94,8 +96,9 @@ class ConversationUseCases:
     def __init__(
         self, conversations: ConversationRepository, messages: MessageRepository,
         leads: LeadUseCases, assistant: AssistantEngine, lock: ConversationLock,
-        broker: EventBroker, clock: Clock,
+        broker: EventBroker, clock: Clock, activities: ActivityUseCases,
     ) -> None:
+        self._activities = activities
         self._conversations = conversations
         self._messages = messages
         self._leads = leads
@@ -208,6 +211,12 @@ class ConversationUseCases:
             if lead is not None:
                 conversation = conversation.model_copy(update={"lead_id": lead.id})
             await self._conversations.save_state(conversation)
+            if conversation.lead_id is not None:
+                await self._activities.record(
+                    conversation.lead_id, MESSAGE_RECEIVED, content[:200],
+                    {"conversation_id": conversation.id, "seq": user_message.seq,
+                     "channel": conversation.channel.value, "intent": turn.analysis.intent},
+                )
         await self._publish_conversation(CONVERSATION_MESSAGE, conversation)
         return ChatTurn(user_message, reply, turn.analysis, conversation, lead, turn.engine)
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from leadgraph.domain.activities import LEAD_ASSIGNED, STATUS_CHANGED
 from leadgraph.domain.errors import Conflict, NotFound, ValidationFailed
 from leadgraph.domain.events import (
     LEAD_CREATED,
@@ -28,6 +29,8 @@ from leadgraph.domain.pagination import Page, PageRequest, Window
 from leadgraph.domain.ports import Clock, EventBroker, LeadRepository, UserRepository
 from leadgraph.domain.scoring import score_lead
 from leadgraph.domain.users import Principal
+from leadgraph.resolvers.activities import ActivityUseCases
+from leadgraph.resolvers.scores import ScoreUseCases
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,15 @@ class LeadWrite:
 
 class LeadUseCases:
     def __init__(
-        self, leads: LeadRepository, users: UserRepository, broker: EventBroker, clock: Clock
+        self, leads: LeadRepository, users: UserRepository, broker: EventBroker, clock: Clock,
+        activities: ActivityUseCases, scores: ScoreUseCases,
     ) -> None:
         self._leads = leads
         self._users = users
         self._broker = broker
         self._clock = clock
+        self._activities = activities
+        self._scores = scores
 
     async def create(self, actor: Principal, data: Mapping[str, Any]) -> LeadWrite:
         """Create a lead, or update the one that already has this email or phone."""
@@ -62,9 +68,10 @@ class LeadUseCases:
             lead = await self._store_change(existing, change.fields, change.changed)
             return LeadWrite(lead=lead, created=False)
         fields = new_lead_fields(payload, now)
-        fields.score = score_lead(fields, now)
+        fields.score = score_lead(fields, now)  # what the record alone says, until refreshed
         lead = await self._leads.insert(fields)
         await self._publish(LEAD_CREATED, lead, changed=[])
+        self._scores.request_refresh(lead.id, "created")
         return LeadWrite(lead=lead, created=True)
 
     async def update(self, actor: Principal, lead_id: str, data: Mapping[str, Any]) -> Lead:
@@ -119,13 +126,25 @@ class LeadUseCases:
             await subscription.aclose()
 
     async def _store_change(self, current: Lead, fields: LeadFields, changed: list[str]) -> Lead:
+        """Store, publish, put it on the timeline; the score follows asynchronously."""
         if not changed:
             return current
-        fields.score = score_lead(fields, fields.updated_at)
         lead = await self._leads.replace(current.id, fields)
         if lead is None:
             raise NotFound("Lead", current.id)
         await self._publish(LEAD_UPDATED, lead, changed=changed)
+        if "status" in changed:
+            await self._activities.record(
+                lead.id, STATUS_CHANGED,
+                f"Status changed from {current.status.value} to {lead.status.value}",
+                {"from": current.status.value, "to": lead.status.value},
+            )
+        if "assigned_to" in changed:
+            await self._activities.record(
+                lead.id, LEAD_ASSIGNED, "Lead assigned",
+                {"from": current.assigned_to, "to": lead.assigned_to},
+            )
+        self._scores.request_refresh(lead.id, "updated:" + ",".join(changed))
         return lead
 
     async def _check_assignee(self, payload: LeadInput) -> None:

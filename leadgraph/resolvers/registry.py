@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from leadgraph.resolvers.activities import ActivityUseCases
+from leadgraph.resolvers.analytics import AnalyticsUseCases
 from leadgraph.resolvers.auth import AuthUseCases
 from leadgraph.resolvers.conversations import ConversationUseCases
 from leadgraph.resolvers.health import HealthUseCases
+from leadgraph.resolvers.imports import ImportUseCases
 from leadgraph.resolvers.leads import LeadUseCases
+from leadgraph.resolvers.merges import MergeUseCases
+from leadgraph.resolvers.scores import ScoreUseCases
 from leadgraph.resolvers.sockets import SocketQuota
 from leadgraph.resolvers.users import UserUseCases
 
@@ -20,3 +25,8 @@ class UseCases:
     health: HealthUseCases
     conversations: ConversationUseCases
     sockets: SocketQuota
+    activities: ActivityUseCases
+    scores: ScoreUseCases
+    merges: MergeUseCases
+    imports: ImportUseCases
+    analytics: AnalyticsUseCases

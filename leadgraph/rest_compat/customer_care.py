@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from leadgraph.domain.analytics import Timeframe
 from leadgraph.domain.conversations import Channel, ConversationFilter, Message, MessageRole
 from leadgraph.domain.errors import DomainError, FieldProblem, NotFound, ValidationFailed
 from leadgraph.domain.pagination import MAX_PAGE_SIZE, PageRequest
@@ -243,6 +244,40 @@ async def _serve_socket(
         await stream.aclose()
 
 
+
+async def conversation_analytics(call: Call) -> Response:
+    """``GET /analytics/conversations?start_date&end_date&timeframe``."""
+    analytics = call.use_cases.analytics
+    problems: list[FieldProblem] = []
+    window = None
+    timeframe = Timeframe.DAILY
+    try:
+        window = analytics.parse_window(
+            call.query_str("start_date"), call.query_str("end_date")
+        )
+    except ValidationFailed as exc:
+        problems.extend(exc.problems)
+    try:
+        timeframe = Timeframe.parse(call.request.query_params.get("timeframe"))
+    except ValidationFailed as exc:
+        problems.extend(exc.problems)
+    if problems or window is None:
+        raise ValidationFailed(problems)
+    result = await analytics.conversations(call.actor(), window, timeframe)
+    return json_response({
+        "total_conversations": result.total_conversations,
+        "active_users": result.active_users,
+        "messages_per_conversation": result.messages_per_conversation,
+        "intent_distribution": [
+            {"intent": item.key, "count": item.count} for item in result.intent_distribution
+        ],
+        "time_series": [
+            {"timestamp": iso_z(point.timestamp), "count": point.count}
+            for point in result.time_series
+        ],
+    })
+
+
 def routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/v1/health", endpoint(DIALECT, health, public=True), methods=["GET"]),
@@ -259,5 +294,7 @@ def routes() -> list[BaseRoute]:
             Route(f"{base}/auth/register", endpoint(DIALECT, register, public=True),
                   methods=["POST"]),
             Route(f"{base}/auth/login", endpoint(DIALECT, login, public=True), methods=["POST"]),
+            Route(f"{base}/analytics/conversations", endpoint(DIALECT, conversation_analytics),
+                  methods=["GET"]),
         ]
     return routes

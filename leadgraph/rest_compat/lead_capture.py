@@ -126,6 +126,21 @@ async def chat_respond(call: Call) -> Response:
     })
 
 
+
+async def analytics_summary(call: Call) -> Response:
+    """``GET /api/v1/analytics/summary``: all-time lead and conversation figures."""
+    summary = await call.use_cases.analytics.lead_capture_summary(call.actor())
+    return json_response({
+        "total_conversations": summary.total_conversations,
+        "leads_captured": summary.leads_captured,
+        "hot_leads": summary.hot_leads,
+        "warm_leads": summary.warm_leads,
+        "cold_leads": summary.cold_leads,
+        "avg_response_time": summary.avg_response_time,
+        "conversion_rate": summary.conversion_rate,
+    })
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/", endpoint(DIALECT, root, public=True), methods=["GET"]),
@@ -135,4 +150,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/lead/", endpoint(DIALECT, create_lead), methods=["POST"]),
         Route("/api/v1/lead", endpoint(DIALECT, create_lead), methods=["POST"]),
         Route("/api/v1/lead/{lead_id}", endpoint(DIALECT, get_lead), methods=["GET"]),
+        Route("/api/v1/analytics/summary", endpoint(DIALECT, analytics_summary),
+              methods=["GET"]),
     ]

@@ -6,8 +6,10 @@ from typing import Any
 
 import strawberry
 from strawberry import Info
+from strawberry.file_uploads import Upload
 
 from leadgraph.resolvers.auth import TokenGrant
+from leadgraph.schema.activity_types import Activity, LeadActivityInput
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.conversation_types import (
     ChatTurn,
@@ -16,7 +18,9 @@ from leadgraph.schema.conversation_types import (
     MessageAnalysis,
     StartConversationInput,
 )
+from leadgraph.schema.import_types import ImportJob, upload_chunks, uploaded_file
 from leadgraph.schema.inputs import LeadInput, LeadUpdateInput, provided_fields
+from leadgraph.schema.merge_types import LeadMerge, MergeLeadsResult, UnmergeLeadsResult
 from leadgraph.schema.permissions import IsAuthenticated
 from leadgraph.schema.types import ApiKey, ApiKeyCreated, ApiKeyTier, AuthPayload, Lead, User
 
@@ -59,6 +63,45 @@ class Mutation:
     async def delete_lead(self, info: Ctx, id: strawberry.ID) -> bool:
         await info.context.use_cases.leads.delete(info.context.actor(), str(id))
         return True
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated],
+                         description="Add an entry to a lead's timeline (seed 002's activities).")
+    async def add_lead_activity(
+        self, info: Ctx, lead_id: strawberry.ID, input: LeadActivityInput
+    ) -> Activity:
+        activity = await info.context.use_cases.activities.add(
+            info.context.actor(), str(lead_id), input.activity_type, input.description,
+            input.metadata,
+        )
+        return Activity.from_domain(activity)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Fold a duplicate into a primary lead (conversations and timeline move).",
+    )
+    async def merge_leads(
+        self, info: Ctx, primary_id: strawberry.ID, duplicate_id: strawberry.ID
+    ) -> MergeLeadsResult:
+        outcome = await info.context.use_cases.merges.merge(
+            info.context.actor(), str(primary_id), str(duplicate_id)
+        )
+        return MergeLeadsResult(lead=Lead.from_domain(outcome.lead),
+                                merge=LeadMerge.from_domain(outcome.record))
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated],
+                         description="Undo a merge: the duplicate comes back with its id.")
+    async def unmerge_leads(self, info: Ctx, merge_id: strawberry.ID) -> UnmergeLeadsResult:
+        outcome = await info.context.use_cases.merges.unmerge(info.context.actor(), str(merge_id))
+        return UnmergeLeadsResult(
+            primary=Lead.from_domain(outcome.primary), restored=Lead.from_domain(outcome.restored),
+            merge=LeadMerge.from_domain(outcome.record),
+        )
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated],
+                         description="Recompute a lead's score now (it also refreshes by itself).")
+    async def refresh_lead_score(self, info: Ctx, id: strawberry.ID) -> Lead:
+        lead = await info.context.use_cases.scores.refresh(str(id), "manual")
+        return Lead.from_domain(lead)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def start_conversation(self, info: Ctx, input: StartConversationInput) -> Conversation:
@@ -128,3 +171,19 @@ class Mutation:
             ),
             key=secret,
         )
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description=(
+            "Import leads from a CSV upload (GraphQL multipart request; send the "
+            "`Apollo-Require-Preflight: true` header). Returns the queued job at once; follow "
+            "it with `importJobProgress` or by polling `importJob`."
+        ),
+    )
+    async def import_leads(self, info: Ctx, file: Upload) -> ImportJob:
+        upload = uploaded_file(file)
+        job = await info.context.use_cases.imports.start(
+            info.context.actor(), upload.filename or "upload.csv", upload_chunks(upload),
+            upload.content_type,
+        )
+        return ImportJob.from_domain(job)

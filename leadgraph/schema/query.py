@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -10,12 +11,19 @@ from strawberry import Info
 from leadgraph.domain.conversations import ConversationFilter as DomainConversationFilter
 from leadgraph.domain.leads import LeadFilter as DomainLeadFilter
 from leadgraph.domain.leads import LeadOrder as DomainLeadOrder
+from leadgraph.schema.analytics_types import (
+    ConversationAnalytics,
+    DashboardMetrics,
+    LeadAnalytics,
+    Timeframe,
+)
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.conversation_types import (
     Conversation,
     ConversationConnection,
     ConversationFilter,
 )
+from leadgraph.schema.import_types import ImportJob
 from leadgraph.schema.inputs import LeadFilter, LeadOrder
 from leadgraph.schema.pagination import page_request
 from leadgraph.schema.permissions import IsAuthenticated
@@ -94,3 +102,39 @@ class Query:
             nodes=[User.from_domain(user) for user in page.items],
             total_count=page.total, has_next_page=page.has_next,
         )
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="A lead import job, or null if there is none with this id.")
+    async def import_job(self, info: Ctx, id: strawberry.ID) -> ImportJob | None:
+        job = await info.context.use_cases.imports.find(info.context.actor(), str(id))
+        return ImportJob.from_domain(job) if job is not None else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Dashboard figures; rates cover the last `days` (1-3650, "
+                      "default 30) days.")
+    async def dashboard(self, info: Ctx, days: int | None = None) -> DashboardMetrics:
+        metrics = await info.context.use_cases.analytics.dashboard(info.context.actor(), days)
+        return DashboardMetrics.from_domain(metrics)
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Lead funnel and breakdowns for the leads created in the "
+                      "last `days` (1-3650, default 30) days.")
+    async def lead_analytics(self, info: Ctx, days: int | None = None) -> LeadAnalytics:
+        overview = await info.context.use_cases.analytics.lead_overview(
+            info.context.actor(), days
+        )
+        return LeadAnalytics.from_domain(overview)
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Conversations started in [start, end) (default: the last "
+                      "30 days), bucketed by `timeframe` (default DAILY).")
+    async def conversation_analytics(
+        self, info: Ctx, start: datetime | None = None, end: datetime | None = None,
+        timeframe: Timeframe | None = None,
+    ) -> ConversationAnalytics:
+        analytics = info.context.use_cases.analytics
+        result = await analytics.conversations(
+            info.context.actor(), analytics.window(start, end),
+            timeframe or Timeframe.DAILY,
+        )
+        return ConversationAnalytics.from_domain(result)

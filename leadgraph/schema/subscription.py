@@ -10,6 +10,7 @@ from strawberry import Info
 
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.conversation_types import ConversationEvent, Message
+from leadgraph.schema.import_types import ImportJob
 from leadgraph.schema.permissions import IsAuthenticated
 from leadgraph.schema.types import LeadEvent
 
@@ -47,3 +48,13 @@ class Subscription:
     async def conversation_events(self, info: Ctx) -> AsyncGenerator[ConversationEvent, None]:
         async for event in info.context.use_cases.conversations.events(info.context.actor()):
             yield ConversationEvent.from_domain(event)
+
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="An import job now and after every batch; ends once it completes or fails.",
+    )
+    async def import_job_progress(
+        self, info: Ctx, job_id: strawberry.ID
+    ) -> AsyncGenerator[ImportJob, None]:
+        async for job in info.context.use_cases.imports.watch(info.context.actor(), str(job_id)):
+            yield ImportJob.from_domain(job)

@@ -11,13 +11,21 @@ from strawberry import Info
 
 from leadgraph.domain import leads as domain_leads
 from leadgraph.domain import users as domain_users
-from leadgraph.domain.events import LEAD_CREATED, LEAD_DELETED, LEAD_UPDATED, DomainEvent
+from leadgraph.domain.events import (
+    LEAD_CREATED,
+    LEAD_DELETED,
+    LEAD_SCORE_CHANGED,
+    LEAD_UPDATED,
+    DomainEvent,
+)
 from leadgraph.domain.pagination import Window
 from leadgraph.schema.context import GraphQLContext
-from leadgraph.schema.pagination import encode_cursor
+from leadgraph.schema.pagination import encode_cursor, page_request
 
 if TYPE_CHECKING:
+    from leadgraph.schema.activity_types import ActivityConnection, ScoreHistoryEntry
     from leadgraph.schema.conversation_types import Conversation
+    from leadgraph.schema.merge_types import DuplicateCandidate
 
 LeadStatus = strawberry.enum(domain_leads.LeadStatus, name="LeadStatus")
 LeadSource = strawberry.enum(domain_leads.LeadSource, name="LeadSource")
@@ -42,6 +50,7 @@ class LeadEventType(Enum):
     CREATED = LEAD_CREATED
     UPDATED = LEAD_UPDATED
     DELETED = LEAD_DELETED
+    SCORE_CHANGED = LEAD_SCORE_CHANGED
 
 
 @strawberry.type
@@ -141,6 +150,52 @@ class Lead:
 
         found = await info.context.loaders.conversations_by_lead_id.load(str(self.id))
         return [Conversation.from_domain(conversation) for conversation in found]
+
+    @strawberry.field(description="The timeline, newest first: messages, calls, status changes…")
+    async def activities(
+        self, info: Info[GraphQLContext, Any], first: int | None = None, after: str | None = None
+    ) -> Annotated[ActivityConnection, strawberry.lazy("leadgraph.schema.activity_types")]:
+        from leadgraph.schema.activity_types import Activity, ActivityConnection, ActivityEdge
+
+        page = page_request(first, after, None)
+        items, total = await info.context.use_cases.activities.timeline(
+            info.context.actor(), str(self.id), page.offset, page.limit
+        )
+        edges = [ActivityEdge(cursor=encode_cursor(page.offset + i), node=Activity.from_domain(a))
+                 for i, a in enumerate(items)]
+        return ActivityConnection(edges=edges, total_count=total, page_info=PageInfo(
+            has_next_page=page.offset + len(items) < total, has_previous_page=page.offset > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ))
+
+    @strawberry.field(description="Other leads that are probably the same person.")
+    async def possible_duplicates(
+        self, info: Info[GraphQLContext, Any]
+    ) -> list[Annotated[DuplicateCandidate, strawberry.lazy("leadgraph.schema.merge_types")]]:
+        from leadgraph.schema.merge_types import DuplicateCandidate
+
+        me = await info.context.loaders.lead_by_id.load(str(self.id))
+        if me is None:
+            return []
+        matches = await info.context.use_cases.merges.possible_duplicates(
+            info.context.actor(), me
+        )
+        found = await info.context.loaders.lead_by_id.load_many([m.lead_id for m in matches])
+        return [DuplicateCandidate(lead=Lead.from_domain(lead), likelihood=match.likelihood,
+                                   reasons=match.reasons)
+                for match, lead in zip(matches, found, strict=True) if lead is not None]
+
+    @strawberry.field(description="Every recorded score change, newest first.")
+    async def score_history(
+        self, info: Info[GraphQLContext, Any], limit: int = 20
+    ) -> list[Annotated[ScoreHistoryEntry, strawberry.lazy("leadgraph.schema.activity_types")]]:
+        from leadgraph.schema.activity_types import ScoreHistoryEntry
+
+        entries = await info.context.use_cases.scores.history(
+            info.context.actor(), str(self.id), max(1, min(limit, 100))
+        )
+        return [ScoreHistoryEntry.from_domain(entry) for entry in entries]
 
     @classmethod
     def from_domain(cls, lead: domain_leads.Lead) -> Lead:

@@ -11,8 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 import strawberry
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -39,6 +41,7 @@ class LeadGraphView(GraphQL[GraphQLContext, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=50,
+            multipart_uploads_enabled=True,  # importLeads; see parse_multipart for CSRF
         )
 
     async def get_context(
@@ -73,3 +76,36 @@ class LeadGraphView(GraphQL[GraphQLContext, None]):
         except DomainError:
             raise ConnectionRejectionError() from None
         return {"principal": context.principal.display_name}
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        """CSRF protection for uploads (as Apollo Server does it).
+
+        A browser may send a cross-site multipart/form-data POST without a preflight, so an
+        upload must carry a header no simple request can: ``Apollo-Require-Preflight`` or
+        ``X-Apollo-Operation-Name`` (``GraphQL-Preflight`` is accepted too).
+        """
+        headers = request.headers
+        if not any(headers.get(name) for name in _PREFLIGHT_HEADERS):
+            raise HTTPException(
+                400, "Multipart requests need a non-empty 'Apollo-Require-Preflight' or "
+                "'X-Apollo-Operation-Name' header (CSRF protection)",
+            )
+        return await super().parse_multipart(request)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As Strawberry's, but closing the request afterwards: uploaded files are spooled
+        to temporary files that Strawberry itself never closes."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        finally:
+            await request.close()
+        await response(scope, receive, send)
+
+
+_PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")

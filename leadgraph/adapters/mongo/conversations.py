@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pymongo
 from beanie.odm.enums import SortDirection
 from pymongo import ReturnDocument
 
@@ -18,6 +19,7 @@ from leadgraph.domain.conversations import (
     Message,
     MessageAnalysis,
     MessageFields,
+    MessageStats,
 )
 from leadgraph.domain.pagination import Page, PageRequest
 
@@ -68,6 +70,20 @@ class MongoConversationRepository:
             {"lead_id": {"$in": list(lead_ids)}}
         ).sort([("created_at", SortDirection.ASCENDING)]).to_list()
         return [to_conversation(document) for document in documents]
+
+    async def reassign_lead(self, from_lead_id: str, to_lead_id: str) -> list[str]:
+        collection = ConversationDocument.get_pymongo_collection()
+        ids = [row["_id"] async for row in collection.find({"lead_id": from_lead_id}, {"_id": 1})]
+        if ids:
+            await collection.update_many({"_id": {"$in": ids}}, {"$set": {"lead_id": to_lead_id}})
+        return [str(oid) for oid in ids]
+
+    async def set_lead(self, conversation_ids: Sequence[str], lead_id: str) -> None:
+        oids = parse_object_ids(conversation_ids)
+        if oids:
+            await ConversationDocument.get_pymongo_collection().update_many(
+                {"_id": {"$in": oids}}, {"$set": {"lead_id": lead_id}}
+            )
 
     async def reserve_seq(self, conversation_id: str) -> int:
         oid = parse_object_id(conversation_id)
@@ -133,6 +149,25 @@ class MongoMessageRepository:
             {"conversation_id": {"$in": list(conversation_ids)}}
         ).sort([("timestamp", SortDirection.ASCENDING), ("seq", SortDirection.ASCENDING)]).to_list()
         return [to_message(document) for document in documents]
+
+    async def stats_for(self, conversation_ids: Sequence[str]) -> MessageStats:
+        if not conversation_ids:
+            return MessageStats()
+        collection = MessageDocument.get_pymongo_collection()
+        match = {"conversation_id": {"$in": list(conversation_ids)}}
+        cursor = await collection.aggregate([
+            {"$match": match}, {"$group": {"_id": "$role", "count": {"$sum": 1}}},
+        ])
+        counts = {str(row["_id"]): int(row["count"]) async for row in cursor}
+        # Not $max in the $group: nx-27017 returns dates from it as extended-JSON strings.
+        latest = await collection.find_one(
+            match, projection={"timestamp": 1}, sort=[("timestamp", pymongo.DESCENDING)]
+        )
+        return MessageStats(
+            user_messages=counts.get("user", 0),
+            assistant_messages=counts.get("assistant", 0),
+            last_message_at=latest["timestamp"] if latest else None,
+        )
 
     async def delete_for(self, conversation_id: str) -> None:
         await MessageDocument.get_pymongo_collection().delete_many(

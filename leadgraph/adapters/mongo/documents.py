@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pymongo
 from beanie import Document
 from pydantic import Field
 
+from leadgraph.domain.activities import ActivityFields
 from leadgraph.domain.conversations import ConversationFields, MessageFields
 from leadgraph.domain.leads import LeadFields
+from leadgraph.domain.scoring import ScoreHistoryEntry
 from leadgraph.domain.users import ApiKeyTier, Role
 
 
@@ -94,4 +97,37 @@ class MessageDocument(MessageFields, Document):
         ]
 
 
-ALL_DOCUMENTS += [ConversationDocument, MessageDocument]
+class ActivityDocument(ActivityFields, Document):
+    class Settings:
+        name = "activities"
+        indexes = [
+            pymongo.IndexModel(
+                [("lead_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)]
+            ),
+        ]
+
+
+class ScoreHistoryDocument(ScoreHistoryEntry, Document):
+    class Settings:
+        name = "score_history"
+        indexes = [pymongo.IndexModel([("lead_id", pymongo.ASCENDING), ("at", pymongo.DESCENDING)])]
+
+
+class MergeDocument(Document):
+    primary_id: str
+    duplicate_id: str
+    primary_before: dict[str, Any]
+    duplicate_before: dict[str, Any]
+    moved_conversations: list[str] = Field(default_factory=list)
+    moved_activities: list[str] = Field(default_factory=list)
+    actor: str | None = None
+    merged_at: datetime
+    undone_at: datetime | None = None
+
+    class Settings:
+        name = "lead_merges"
+        indexes = [pymongo.IndexModel([("primary_id", pymongo.ASCENDING)])]
+
+
+ALL_DOCUMENTS += [ConversationDocument, MessageDocument, ActivityDocument, ScoreHistoryDocument,
+                  MergeDocument]

@@ -8,10 +8,18 @@ from typing import Any
 
 from beanie.exceptions import DocumentNotFound
 from beanie.odm.enums import SortDirection
+from pymongo import ReturnDocument
 
 from leadgraph.adapters.mongo.documents import LeadDocument
 from leadgraph.adapters.mongo.ids import parse_object_id, parse_object_ids
-from leadgraph.domain.leads import Lead, LeadFields, LeadFilter, LeadOrder, LeadSortField
+from leadgraph.domain.leads import (
+    Lead,
+    LeadFields,
+    LeadFilter,
+    LeadOrder,
+    LeadScore,
+    LeadSortField,
+)
 from leadgraph.domain.pagination import Page, PageRequest, Window
 
 _SORT_KEYS: dict[LeadSortField, str] = {
@@ -119,6 +127,44 @@ class MongoLeadRepository:
 
     async def count(self, lead_filter: LeadFilter) -> int:
         return await LeadDocument.find(lead_query(lead_filter)).count()
+
+    async def restore(self, lead: Lead) -> Lead:
+        document = LeadDocument(id=parse_object_id(lead.id), **lead.model_dump(exclude={"id"}))
+        await document.insert()
+        return to_lead(document)
+
+    async def candidates(self, lead: Lead, limit: int) -> list[Lead]:
+        keys: list[dict[str, Any]] = []
+        if lead.email:
+            keys.append({"email": lead.email})
+            if lead.last_name:
+                domain = lead.email.split("@")[-1]
+                keys.append({"email": {"$regex": f"@{re.escape(domain)}$"},
+                             "last_name": {"$regex": f"^{re.escape(lead.last_name)}$",
+                                           "$options": "i"}})
+        digits = re.sub(r"\D", "", lead.phone or "")
+        if len(digits) >= 7:
+            keys.append({"phone": {"$regex": f"{digits[-7:]}$"}})
+        if lead.name:
+            keys.append({"name": {"$regex": f"^{re.escape(lead.name)}$", "$options": "i"}})
+        if not keys:
+            return []
+        documents = await LeadDocument.find(
+            {"$or": keys, "_id": {"$ne": parse_object_id(lead.id)}}
+        ).limit(limit).to_list()
+        return [to_lead(document) for document in documents]
+
+    async def set_score(self, lead_id: str, score: LeadScore) -> Lead | None:
+        oid = parse_object_id(lead_id)
+        if oid is None:
+            return None
+        updated = await LeadDocument.get_pymongo_collection().find_one_and_update(
+            {"_id": oid}, {"$set": {"score": score.model_dump()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if updated is None:
+            return None
+        return to_lead(LeadDocument.model_validate(updated))
 
     async def _find(
         self, lead_filter: LeadFilter, order: LeadOrder, offset: int, limit: int
