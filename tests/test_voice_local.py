@@ -38,9 +38,10 @@ SENTENCES = ("please call me tomorrow morning", "we need a mobile app for our bu
 
 # Word overlap measured on these sentences (espeak-ng 1.52 "gmw/en-US+klatt4" -> pocketsphinx
 # 5.1.1 en-us): 1.0 for both at 16/22.05/44.1/48 kHz and stereo; at 8 kHz, 0.8 and 0.5 (the
-# model is a 16 kHz one: upsampled 8 kHz audio has nothing above 4 kHz).
+# model is a 16 kHz one: upsampled 8 kHz audio has nothing above 4 kHz). The Klatt voice adds
+# random aspiration noise, so the audio differs slightly between runs: margins below measured.
 FULL_BAND_MIN_OVERLAP = 0.75
-NARROW_BAND_MIN_OVERLAP = 0.5
+NARROW_BAND_MIN_OVERLAP = 0.4
 
 
 def words(text: str) -> list[str]:
@@ -239,8 +240,8 @@ async def test_other_languages_are_refused_by_the_local_recogniser(
 
 def test_base64_audio() -> None:
     assert decode_base64_audio(base64.b64encode(b"RIFF1234").decode()) == b"RIFF1234"
-    assert decode_base64_audio("data:audio/wav;base64," +
-                               base64.urlsafe_b64encode(b"\xfb\xff\xfe").decode()) == b"\xfb\xff\xfe"
+    url_safe = base64.urlsafe_b64encode(b"\xfb\xff\xfe").decode()
+    assert decode_base64_audio("data:audio/wav;base64," + url_safe) == b"\xfb\xff\xfe"
     for bad in ("not base64!!", "", "QQ=x", "data:audio/wav,plain"):
         with pytest.raises(ValidationFailed) as caught:
             decode_base64_audio(bad)

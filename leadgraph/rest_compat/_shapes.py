@@ -7,7 +7,7 @@ from typing import Any
 from leadgraph.domain.errors import FieldProblem, ValidationFailed
 from leadgraph.domain.users import User
 from leadgraph.resolvers.auth import TokenGrant
-from leadgraph.rest_compat._http import Call
+from leadgraph.rest_compat._http import Call, Dialect, Problem
 
 LoginShape = dict[str, Any]
 
@@ -41,3 +41,17 @@ async def login_with_email(call: Call) -> TokenGrant:
     assert isinstance(email, str) and isinstance(password, str)
     return await call.use_cases.auth.login(email, password)
 
+
+
+class NestedErrorDialect(Dialect):
+    """Seeds 000 and 003 both write ``{"error": {"code", "message", "details": {field: msg}}}``
+    and answer bad input with a 400."""
+
+    validation_status = 400
+
+    def error_body(self, problem: Problem) -> Any:
+        return {"error": {
+            "code": problem.code,
+            "message": problem.message,
+            "details": {p.field: p.message for p in problem.fields},
+        }}

@@ -18,7 +18,8 @@ from leadgraph.domain.conversations import Channel, Message, clean_message_text
 from leadgraph.domain.errors import ValidationFailed
 from leadgraph.domain.leads import Lead, LeadFilter, LeadOrder, LeadSortField
 from leadgraph.domain.pagination import MAX_PAGE_SIZE, PageRequest
-from leadgraph.rest_compat._http import Call, Dialect, Problem, endpoint, iso_z, json_response
+from leadgraph.rest_compat._http import Call, endpoint, iso_z, json_response
+from leadgraph.rest_compat._shapes import NestedErrorDialect
 
 SORT_FIELDS: dict[str, LeadSortField] = {
     "created_at": LeadSortField.CREATED_AT,
@@ -31,16 +32,8 @@ SORT_FIELDS: dict[str, LeadSortField] = {
 }
 
 
-class AgencyChatDialect(Dialect):
+class AgencyChatDialect(NestedErrorDialect):
     name = "agency_chat"
-    validation_status = 400
-
-    def error_body(self, problem: Problem) -> Any:
-        return {"error": {
-            "code": problem.code,
-            "message": problem.message,
-            "details": {p.field: p.message for p in problem.fields},
-        }}
 
 
 DIALECT = AgencyChatDialect()

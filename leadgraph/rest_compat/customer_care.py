@@ -31,26 +31,20 @@ from leadgraph.resolvers.registry import UseCases
 from leadgraph.resolvers.sockets import TooManyConnections
 from leadgraph.rest_compat._http import (
     Call,
-    Dialect,
-    Problem,
     endpoint,
     iso_z,
     json_response,
     now_z,
 )
-from leadgraph.rest_compat._shapes import login_with_email, snake_token_grant
+from leadgraph.rest_compat._shapes import (
+    NestedErrorDialect,
+    login_with_email,
+    snake_token_grant,
+)
 
 
-class CustomerCareDialect(Dialect):
+class CustomerCareDialect(NestedErrorDialect):
     name = "customer_care"
-    validation_status = 400
-
-    def error_body(self, problem: Problem) -> Any:
-        return {"error": {
-            "code": problem.code,
-            "message": problem.message,
-            "details": {p.field: p.message for p in problem.fields},
-        }}
 
 
 DIALECT = CustomerCareDialect()

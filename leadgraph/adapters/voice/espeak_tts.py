@@ -81,6 +81,13 @@ def _bcp47(tag: str) -> str:
     return "-".join(out)
 
 
+def _main_language(languages: tuple[tuple[int, str], ...]) -> str:
+    """The preferred tag (lowest priority number; on a tie the most specific, en-gb > en)."""
+    if not languages:
+        return ""
+    return min(languages, key=lambda item: (item[0], -len(item[1])))[1]
+
+
 class _Engine:
     """The process-wide libespeak-ng handle. Every method must be called with ``lock`` held."""
 
@@ -244,7 +251,7 @@ class EspeakTextToSpeech:
         engine = await asyncio.to_thread(self._engine)
         return [
             Voice(id=voice.identifier, name=voice.name,
-                  language=_bcp47(min(voice.languages)[1]) if voice.languages else "",
+                  language=_bcp47(_main_language(voice.languages)),
                   gender=voice.gender, provider=PROVIDER)
             for voice in engine.voices
         ]

@@ -31,6 +31,7 @@ from leadgraph.domain.voice import (
 )
 
 PROVIDER = "pocketsphinx"
+PRIME_SECONDS = 0.5  # audio used to initialise live cepstral mean normalisation
 FRAMES_PER_SECOND = 100  # pocketsphinx's default frame rate (-frate)
 _FILLERS = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]", "[COUGH]",
                       "[UM]", "[UH]", "[SMACK]", "[MUSIC]"})
@@ -43,6 +44,7 @@ class PocketsphinxSpeechToText:
 
     def __init__(self, chunk_seconds: float = 0.5, **decoder_options: Any) -> None:
         self._chunk_bytes = max(2, int(SPEECH_RATE * chunk_seconds) * 2)
+        self._prime_bytes = int(SPEECH_RATE * PRIME_SECONDS) * 2
         self._options: dict[str, Any] = {"samprate": SPEECH_RATE, "loglevel": "FATAL",
                                          **decoder_options}
         # Whole files use batch cepstral mean normalisation (computed over the utterance, so
@@ -72,6 +74,13 @@ class PocketsphinxSpeechToText:
                 if decoder is None:
                     options = {"cmn": "batch" if batch else "live", **self._options}
                     decoder = self._decoders[batch] = Decoder(**options)
+                if on_partial is not None:
+                    # Live CMN starts from the previous utterance's estimate (or a poor
+                    # default on a fresh decoder, which garbles the start of the first
+                    # utterance): prime it on the first half-second, features only.
+                    decoder.start_utt()
+                    decoder.process_raw(raw[:self._prime_bytes], True, True)
+                    decoder.end_utt()
                 decoder.start_utt()
                 if on_partial is None:
                     decoder.process_raw(raw, False, True)  # full_utt: the whole utterance
