@@ -23,6 +23,7 @@ from leadgraph.adapters.clock import SystemClock
 from leadgraph.adapters.locks import InProcessLocks, RedisLocks
 from leadgraph.adapters.mongo.activities import MongoActivityRepository
 from leadgraph.adapters.mongo.analytics import MongoAnalyticsRepository
+from leadgraph.adapters.mongo.calls import MongoCallRepository
 from leadgraph.adapters.mongo.connection import MongoDatabase
 from leadgraph.adapters.mongo.conversations import (
     MongoConversationRepository,
@@ -40,10 +41,12 @@ from leadgraph.adapters.mongo.users import (
 )
 from leadgraph.adapters.security.passwords import Argon2PasswordHasher
 from leadgraph.adapters.security.tokens import JwtTokenCodec
+from leadgraph.adapters.voice import open_voice
 from leadgraph.domain.assistant.engine import LocalAssistant
 from leadgraph.resolvers.activities import ActivityUseCases
 from leadgraph.resolvers.analytics import AnalyticsUseCases
 from leadgraph.resolvers.auth import AuthPolicy, AuthUseCases
+from leadgraph.resolvers.calls import CallUseCases
 from leadgraph.resolvers.conversations import ConversationUseCases
 from leadgraph.resolvers.health import HealthUseCases
 from leadgraph.resolvers.imports import ImportUseCases
@@ -53,6 +56,7 @@ from leadgraph.resolvers.registry import UseCases
 from leadgraph.resolvers.scores import ScoreUseCases
 from leadgraph.resolvers.sockets import SocketQuota
 from leadgraph.resolvers.users import UserUseCases
+from leadgraph.resolvers.voice import VoiceUseCases
 from leadgraph.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -144,9 +148,12 @@ async def open_runtime(
         conversation_repository = MongoConversationRepository()
         message_repository = MongoMessageRepository()
         activity_repository = MongoActivityRepository()
+        call_repository = MongoCallRepository()
+        voice_engines = await stack.enter_async_context(open_voice(settings))
+        voice = VoiceUseCases(voice_engines.tts, voice_engines.stt)
         scores = ScoreUseCases(
             lead_repository, conversation_repository, message_repository, activity_repository,
-            MongoScoreHistoryRepository(), broker, clock,
+            MongoScoreHistoryRepository(), broker, clock, calls=call_repository,
         )
         scores.start()
         stack.push_async_callback(scores.stop)
@@ -175,5 +182,11 @@ async def open_runtime(
             sockets=SocketQuota(per_user=10),
             imports=imports,
             analytics=AnalyticsUseCases(MongoAnalyticsRepository(), clock),
+            calls=CallUseCases(
+                call_repository, leads, activities,
+                assistant if isinstance(assistant, LocalAssistant) else LocalAssistant(),
+                voice, locks, broker, clock,
+            ),
+            voice=voice,
         )
         yield Runtime(settings=settings, use_cases=use_cases, database=database, broker=broker)

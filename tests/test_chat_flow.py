@@ -3,6 +3,8 @@ messageAdded subscriber sees every message in order, and misses nothing after re
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 
 from tests.support import API_KEY, GraphQLSocket, LiveServer, gql, wait_for_subscribers
@@ -108,3 +110,20 @@ async def test_reconnecting_with_after_seq_misses_nothing(
     live = [(await socket.next_data("b"))["data"]["messageAdded"]["seq"] for _ in range(2)]
     assert live == [7, 8]
     await socket.close()
+
+
+async def test_conversation_timestamps_stay_dates_in_the_store(
+    server: LiveServer, client: httpx.AsyncClient
+) -> None:
+    """nx-27017 turns a datetime written with ``$set`` into a string; ours must stay dates,
+    or sorting conversations by last activity breaks."""
+    for session in ("first", "second"):
+        response = await client.post("/api/chat", json={"message": "hello", "session_id": session})
+        assert response.status_code == 200
+    raw = server.runtime.database.client[server.db_name]["conversations"]
+    documents = [d async for d in raw.find({})]
+    assert len(documents) == 2
+    assert all(isinstance(d["last_active"], datetime) for d in documents)
+    listed = await gql(client, "{ conversations { edges { node { sessionId } } } }")
+    assert [e["node"]["sessionId"] for e in listed["data"]["conversations"]["edges"]] == [
+        "second", "first"]

@@ -257,8 +257,10 @@ async def test_import_checks_assignees(client: httpx.AsyncClient) -> None:
         ("leads.csv", "text/csv", b"shoe_size,colour\n42,red\n"),  # no lead column
         ("leads.csv", "text/csv", b"name,client_name\nA,B\n"),  # two columns for one field
         ("leads.csv", "text/csv", "name\nJos\u00e9\n".encode("latin-1")),
+        ("leads.csv", "text/csv", b"name\n" + b"Ann\n" * 40_000 + "Jos\u00e9\n".encode("latin-1")),
     ],
-    ids=["xlsx", "png-type", "binary", "empty", "no-lead-columns", "ambiguous", "latin-1"],
+    ids=["xlsx", "png-type", "binary", "empty", "no-lead-columns", "ambiguous", "latin-1",
+         "latin-1-after-160-kb"],
 )
 async def test_import_rejects_what_is_not_a_lead_csv(
     client: httpx.AsyncClient, server: LiveServer, filename: str, content_type: str,
@@ -289,6 +291,22 @@ async def test_import_needs_a_file_and_credentials(
     not_an_id = await client.get("/api/v1/leads/import/not-an-id")
     assert not_an_id.status_code == 404
     assert "Import job" in not_an_id.json()["details"]["message"]
+
+
+async def test_a_file_the_csv_reader_cannot_read_fails_before_writing_anything(
+    client: httpx.AsyncClient, server: LiveServer
+) -> None:
+    content = csv_text([
+        ["name", "email", "notes"],
+        ["Fine One", "fine1@example.com", "ok"],
+        ["Fine Two", "fine2@example.com", "ok"],
+        ["Too Long", "long@example.com", "x" * 200_000],  # over the csv module's field limit
+    ])
+    job = await import_csv(client, content)
+    assert job["status"] == "failed"
+    assert job["message"].startswith("Row 3: field larger than field limit")
+    assert (job["processed_rows"], job["created"]) == (0, 0)
+    assert await database(server)["leads"].count_documents({}) == 0
 
 
 async def test_failed_rows_are_numbered_past_the_error_cap(client: httpx.AsyncClient) -> None:

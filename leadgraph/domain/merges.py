@@ -7,10 +7,10 @@ undone exactly (``unmergeLeads``).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from leadgraph.domain.errors import ValidationFailed
 from leadgraph.domain.leads import LeadFields, LeadIntent
@@ -40,6 +40,12 @@ class MergeRecord(BaseModel):
     actor: str | None = None
     merged_at: datetime
     undone_at: datetime | None = None
+
+    @field_validator("merged_at", "undone_at", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        """Stores that drop the zone (nx-27017 after ``$set``) keep UTC."""
+        return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
 
 
 def _digits(phone: str | None) -> str:

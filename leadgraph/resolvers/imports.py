@@ -17,6 +17,7 @@ Export streams CSV or JSON from a database cursor, in chunks of about 64 KB.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import csv
 import io
@@ -256,17 +257,30 @@ class ImportUseCases:
         )
         path = Path(name)
         size = 0
+        # Checked whole before the job exists, so a bad byte deep in the file cannot stop an
+        # import half-way.
+        utf8 = codecs.getincrementaldecoder("utf-8")()
         try:
             with os.fdopen(descriptor, "wb") as spool:
                 async for chunk in chunks:
                     if size == 0 and b"\x00" in chunk[:8192]:
                         raise ValidationFailed.single("file", "must be a CSV text file")
+                    try:
+                        utf8.decode(chunk)
+                    except UnicodeDecodeError:
+                        raise ValidationFailed.single(
+                            "file", f"must be UTF-8 text (invalid byte near offset {size})"
+                        ) from None
                     size += len(chunk)
                     if size > self._max_bytes:
                         raise ValidationFailed.single(
                             "file", f"must be at most {self._max_bytes // (1024 * 1024)} MB"
                         )
                     await asyncio.to_thread(spool.write, chunk)
+            try:
+                utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise ValidationFailed.single("file", "must be UTF-8 text (truncated)") from None
             if size == 0:
                 raise ValidationFailed.single("file", "is empty")
         except BaseException:
@@ -337,7 +351,8 @@ class ImportUseCases:
             if unknown:
                 errors += [unknown_assignee(row, header) for row in unknown]
                 failed += len(unknown)
-                valid = [row for row in valid if row not in unknown]
+                refused = {row.row for row in unknown}
+                valid = [row for row in valid if row.row not in refused]
         existing = await self._leads.find_by_contacts(
             sorted({row.data.email for row in valid if row.data.email}),
             sorted({row.data.phone for row in valid if row.data.phone}),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from leadgraph.resolvers.activities import ActivityUseCases
 from leadgraph.resolvers.analytics import AnalyticsUseCases
 from leadgraph.resolvers.auth import AuthUseCases
+from leadgraph.resolvers.calls import CallUseCases
 from leadgraph.resolvers.conversations import ConversationUseCases
 from leadgraph.resolvers.health import HealthUseCases
 from leadgraph.resolvers.imports import ImportUseCases
@@ -15,6 +16,7 @@ from leadgraph.resolvers.merges import MergeUseCases
 from leadgraph.resolvers.scores import ScoreUseCases
 from leadgraph.resolvers.sockets import SocketQuota
 from leadgraph.resolvers.users import UserUseCases
+from leadgraph.resolvers.voice import VoiceUseCases
 
 
 @dataclass(frozen=True)
@@ -30,3 +32,5 @@ class UseCases:
     merges: MergeUseCases
     imports: ImportUseCases
     analytics: AnalyticsUseCases
+    calls: CallUseCases
+    voice: VoiceUseCases

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 
+from leadgraph.domain.calls import CallRepository
 from leadgraph.domain.errors import NotFound
 from leadgraph.domain.events import LEAD_SCORE_CHANGED, LEADS_CHANNEL, DomainEvent
 from leadgraph.domain.leads import Lead, LeadScore
@@ -35,7 +37,9 @@ class ScoreUseCases:
         self, leads: LeadRepository, conversations: ConversationRepository,
         messages: MessageRepository, activities: ActivityRepository,
         history: ScoreHistoryRepository, broker: EventBroker, clock: Clock,
+        calls: CallRepository | None = None,
     ) -> None:
+        self._calls = calls
         self._leads = leads
         self._conversations = conversations
         self._messages = messages
@@ -118,13 +122,28 @@ class ScoreUseCases:
         latest = [moment for moment in (stats.last_message_at,) if moment is not None]
         recent_activity = await self._activities.for_lead(lead.id, 0, 1)
         latest += [a.created_at for a in recent_activity]
-        return LeadSignals(
+        signals = LeadSignals(
             user_messages=stats.user_messages,
             assistant_messages=stats.assistant_messages,
             conversations=len(conversations),
             activities=activities,
             chat_intent=max(chat_intents, key=_intent_rank) if chat_intents else None,
             last_interaction_at=max(latest) if latest else None,
+        )
+        return await self._with_calls(lead, signals)
+
+    async def _with_calls(self, lead: Lead, signals: LeadSignals) -> LeadSignals:
+        """What the lead's finished voice calls add: count, sentiment, interest, objections."""
+        if self._calls is None:
+            return signals
+        stats = await self._calls.stats_for_lead(lead.id)
+        if not stats.calls:
+            return signals
+        moments = [m for m in (signals.last_interaction_at, stats.last_call_at) if m is not None]
+        return replace(
+            signals, calls=stats.calls, call_sentiment=stats.avg_sentiment,
+            interest_signals=tuple(stats.interest_signals), objections=tuple(stats.objections),
+            last_interaction_at=max(moments) if moments else None,
         )
 
     async def history(

@@ -11,9 +11,11 @@ from starlette.routing import BaseRoute
 from leadgraph.rest_compat import (
     agency_chat,
     chatbots_platform,
+    chatbots_platform_voice,
     customer_care,
     lead_capture,
     lead_management,
+    lead_management_voice,
 )
 
 
@@ -23,6 +25,8 @@ def routes() -> list[BaseRoute]:
         *lead_capture.routes(),  # owns "/" and the superset "/health"
         *agency_chat.routes(),
         *lead_management.routes(),
+        *lead_management_voice.routes(),
         *customer_care.routes(),
         *chatbots_platform.routes(),
+        *chatbots_platform_voice.routes(),
     ]

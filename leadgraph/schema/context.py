@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
+from leadgraph.domain.calls import Call
 from leadgraph.domain.conversations import Conversation
 from leadgraph.domain.errors import Unauthenticated
 from leadgraph.domain.leads import Lead
@@ -36,6 +37,12 @@ class Loaders:
         )
         self.conversations_by_lead_id: DataLoader[str, list[Conversation]] = DataLoader(
             load_fn=use_cases.conversations.load_for_leads, cache=cache
+        )
+        self.call_by_id: DataLoader[str, Call | None] = DataLoader(
+            load_fn=use_cases.calls.load_many, cache=cache
+        )
+        self.calls_by_lead_id: DataLoader[str, list[Call]] = DataLoader(
+            load_fn=use_cases.calls.load_for_leads, cache=cache
         )
 
 

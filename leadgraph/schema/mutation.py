@@ -10,6 +10,7 @@ from strawberry.file_uploads import Upload
 
 from leadgraph.resolvers.auth import TokenGrant
 from leadgraph.schema.activity_types import Activity, LeadActivityInput
+from leadgraph.schema.call_types import CallMutation
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.conversation_types import (
     ChatTurn,
@@ -36,7 +37,7 @@ def _auth_payload(grant: TokenGrant) -> AuthPayload:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(CallMutation):
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
         description=(

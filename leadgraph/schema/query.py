@@ -17,6 +17,7 @@ from leadgraph.schema.analytics_types import (
     LeadAnalytics,
     Timeframe,
 )
+from leadgraph.schema.call_types import CallQuery
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.conversation_types import (
     Conversation,
@@ -33,7 +34,7 @@ Ctx = Info[GraphQLContext, Any]
 
 
 @strawberry.type
-class Query:
+class Query(CallQuery):
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def lead(self, info: Ctx, id: strawberry.ID) -> Lead | None:
         found = await info.context.loaders.lead_by_id.load(str(id))

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from strawberry import Info
 
+from leadgraph.schema.call_types import CallSubscription
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.conversation_types import ConversationEvent, Message
 from leadgraph.schema.import_types import ImportJob
@@ -18,7 +19,7 @@ Ctx = Info[GraphQLContext, Any]
 
 
 @strawberry.type
-class Subscription:
+class Subscription(CallSubscription):
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
         description="Every lead created, updated or deleted, through any transport or replica.",

@@ -24,6 +24,7 @@ from leadgraph.schema.pagination import encode_cursor, page_request
 
 if TYPE_CHECKING:
     from leadgraph.schema.activity_types import ActivityConnection, ScoreHistoryEntry
+    from leadgraph.schema.call_types import Call
     from leadgraph.schema.conversation_types import Conversation
     from leadgraph.schema.merge_types import DuplicateCandidate
 
@@ -150,6 +151,15 @@ class Lead:
 
         found = await info.context.loaders.conversations_by_lead_id.load(str(self.id))
         return [Conversation.from_domain(conversation) for conversation in found]
+
+    @strawberry.field(description="Voice AI calls with this lead, oldest first.")
+    async def calls(
+        self, info: Info[GraphQLContext, Any]
+    ) -> list[Annotated[Call, strawberry.lazy("leadgraph.schema.call_types")]]:
+        from leadgraph.schema.call_types import Call
+
+        found = await info.context.loaders.calls_by_lead_id.load(str(self.id))
+        return [Call.from_domain(call) for call in found]
 
     @strawberry.field(description="The timeline, newest first: messages, calls, status changes…")
     async def activities(

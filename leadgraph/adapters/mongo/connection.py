@@ -9,6 +9,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 from pymongo.monitoring import CommandListener
 
+from leadgraph.adapters.mongo.calls import CALL_DOCUMENTS
 from leadgraph.adapters.mongo.documents import ALL_DOCUMENTS
 
 
@@ -25,7 +26,8 @@ class MongoDatabase:
         self.db_name = db_name
 
     async def connect(self) -> None:
-        await init_beanie(database=self.client[self.db_name], document_models=ALL_DOCUMENTS)
+        await init_beanie(database=self.client[self.db_name],
+                          document_models=[*ALL_DOCUMENTS, *CALL_DOCUMENTS])
 
     async def ping(self) -> bool:
         try:

@@ -23,8 +23,6 @@ from leadgraph.domain.conversations import (
 )
 from leadgraph.domain.pagination import Page, PageRequest
 
-_STATE_FIELDS = frozenset(ConversationFields.model_fields) - {"last_seq", "created_at"}
-
 
 def to_conversation(document: ConversationDocument) -> Conversation:
     return Conversation(
@@ -96,12 +94,13 @@ class MongoConversationRepository:
         return int(updated["last_seq"])
 
     async def save_state(self, conversation: Conversation) -> None:
-        oid = parse_object_id(conversation.id)
-        state = conversation.model_dump(mode="json", include=set(_STATE_FIELDS))
-        state["last_active"] = conversation.last_active
-        await ConversationDocument.get_pymongo_collection().update_one(
-            {"_id": oid}, {"$set": state}
+        # A whole-document replace, not ``$set``: nx-27017 stores a datetime given to ``$set``
+        # as a string. Safe because callers hold the conversation's lock, so ``last_seq`` is
+        # the latest one taken.
+        document = ConversationDocument(
+            id=parse_object_id(conversation.id), **conversation.model_dump(exclude={"id"})
         )
+        await document.replace(ignore_revision=True)
 
     async def delete(self, conversation_id: str) -> bool:
         oid = parse_object_id(conversation_id)
