@@ -305,7 +305,8 @@ async def test_subscription_over_http_post_is_a_clear_refusal(client: httpx.Asyn
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "KNOWN LIMIT: Beanie binds document classes process-wide (init_beanie in MongoDatabase.connect), "
+    "KNOWN LIMIT: Beanie binds document classes process-wide "
+    "(init_beanie in MongoDatabase.connect), "
     "so a second app in the same process takes over the first app's collections: writes "
     "through the first app land in the second app's database, and once the second app "
     "closes its client the first one fails with INTERNAL_SERVER_ERROR until re-bound"))

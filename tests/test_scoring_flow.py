@@ -25,7 +25,9 @@ async def test_a_hot_conversation_raises_the_score_and_says_why(
     assert before["factors"]["positive_factors"] == ["Reachable by email or phone"]
 
     socket = await GraphQLSocket.open(f"{server.ws_url}/graphql", {"apiKey": API_KEY})
-    await socket.subscribe("s", "subscription { leadEvents { type lead { id score { overallScore } } } }")
+    await socket.subscribe(
+        "s", "subscription { leadEvents { type lead { id score { overallScore } } } }"
+    )
     await wait_for_subscribers(server, "leads")
 
     for text in HOT_CHAT:
