@@ -190,10 +190,14 @@ def assert_seed000_lead_shape(lead: dict[str, Any], *, detail: bool) -> None:
 
 
 async def assert_same_lead_everywhere(
-    client: httpx.AsyncClient, lead_id: str, *, name: str, first: str, last: str,
-    email: str | None, phone: str | None, **seed002_fields: Any,
+    server: LiveServer, client: httpx.AsyncClient, lead_id: str, *, name: str, first: str,
+    last: str, email: str | None, phone: str | None, **seed002_fields: Any,
 ) -> None:
-    """Every reader shows this lead with consistent values."""
+    """Every reader shows this lead with consistent values.
+
+    Waits for background score refreshes first: they may otherwise land between two reads.
+    """
+    await server.settle()
     seed000 = await seed000_get(client, lead_id)
     assert_seed000_lead_shape(seed000, detail=True)
     seed001 = await seed001_get(client, lead_id)
@@ -298,12 +302,12 @@ CREATORS: dict[str, Creator] = {
 
 @pytest.mark.parametrize("creator", CREATORS.values(), ids=list(CREATORS))
 async def test_lead_created_anywhere_reads_back_the_same_everywhere(
-    client: httpx.AsyncClient, creator: Creator
+    server: LiveServer, client: httpx.AsyncClient, creator: Creator
 ) -> None:
     lead_id = await creator(client, JANE)
     assert re.fullmatch(r"[0-9a-f]{24}", lead_id)
     await assert_same_lead_everywhere(
-        client, lead_id, name=JANE.name, first=JANE.first, last=JANE.last,
+        server, client, lead_id, name=JANE.name, first=JANE.first, last=JANE.last,
         email=JANE.email.lower(), phone=JANE.e164, source="whatsapp", intent="WARM",
     )
     assert (await seed000_list(client))["total"] == 1
@@ -730,7 +734,9 @@ async def test_a_different_contact_is_a_new_lead(client: httpx.AsyncClient) -> N
 # -- one dialect writes, every reader sees it -------------------------------------------------
 
 
-async def test_update_in_one_dialect_shows_everywhere(client: httpx.AsyncClient) -> None:
+async def test_update_in_one_dialect_shows_everywhere(
+    server: LiveServer, client: httpx.AsyncClient
+) -> None:
     response = await client.post("/api/v1/lead/", json={
         "name": "Ada Lovelace", "email": "ada@engines.io", "source": "instagram",
         "intent": "COLD",
@@ -751,7 +757,7 @@ async def test_update_in_one_dialect_shows_everywhere(client: httpx.AsyncClient)
     })
     assert response.status_code == 200, response.text
     await assert_same_lead_everywhere(
-        client, lead_id, name="Ada Lovelace", first="Ada", last="Lovelace",
+        server, client, lead_id, name="Ada Lovelace", first="Ada", last="Lovelace",
         email="ada@engines.io", phone="+442079460000", company="Analytical Engines",
         status="qualified", intent="HOT", source="instagram",
     )
@@ -763,7 +769,7 @@ async def test_update_in_one_dialect_shows_everywhere(client: httpx.AsyncClient)
     }})
     assert "errors" not in result, result
     await assert_same_lead_everywhere(
-        client, lead_id, name="Ada King", first="Ada", last="King",
+        server, client, lead_id, name="Ada King", first="Ada", last="King",
         email="countess@engines.io", phone="+442079460000", company="Analytical Engines",
         status="qualified",
     )

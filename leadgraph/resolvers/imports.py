@@ -118,6 +118,7 @@ class _CsvFile:
     def count_rows(self) -> int:
         count = 0
         while (cells := self._next()) is not None:
+            self._record += 1
             if any(cell.strip() for cell in cells):
                 count += 1
         return count
