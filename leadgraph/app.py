@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from leadgraph.metrics import PrometheusMetrics
 from leadgraph.rest_compat import routes as rest_routes
 from leadgraph.runtime import open_runtime
 from leadgraph.schema import SchemaOptions, build_schema
@@ -61,4 +62,6 @@ def create_app(
         Route("/graphql/schema.graphql", schema_sdl, methods=["GET"]),
         *rest_routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(PrometheusMetrics)  # its own CollectorRegistry, per app
+    return app

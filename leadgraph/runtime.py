@@ -7,12 +7,14 @@ import time.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import openai
+from pydantic import SecretStr
 from pymongo.monitoring import CommandListener
 
 from leadgraph import __version__
@@ -24,6 +26,7 @@ from leadgraph.adapters.locks import InProcessLocks, RedisLocks
 from leadgraph.adapters.mongo.activities import MongoActivityRepository
 from leadgraph.adapters.mongo.analytics import MongoAnalyticsRepository
 from leadgraph.adapters.mongo.calls import MongoCallRepository
+from leadgraph.adapters.mongo.chatbots import MongoChatbotStore
 from leadgraph.adapters.mongo.connection import MongoDatabase
 from leadgraph.adapters.mongo.conversations import (
     MongoConversationRepository,
@@ -31,14 +34,17 @@ from leadgraph.adapters.mongo.conversations import (
 )
 from leadgraph.adapters.mongo.embedded import EmbeddedMongo
 from leadgraph.adapters.mongo.imports import MongoImportJobRepository, MongoLeadBulkStore
+from leadgraph.adapters.mongo.integrations import MongoIntegrationStore
 from leadgraph.adapters.mongo.leads import MongoLeadRepository
 from leadgraph.adapters.mongo.merges import MongoMergeRepository
+from leadgraph.adapters.mongo.mfa import MongoMfaStore
 from leadgraph.adapters.mongo.scores import MongoScoreHistoryRepository
 from leadgraph.adapters.mongo.users import (
     MongoApiKeyRepository,
     MongoSessionRepository,
     MongoUserRepository,
 )
+from leadgraph.adapters.outbound import HttpxSender, SmtpConfig, SmtpMailer
 from leadgraph.adapters.security.passwords import Argon2PasswordHasher
 from leadgraph.adapters.security.tokens import JwtTokenCodec
 from leadgraph.adapters.voice import open_voice
@@ -47,11 +53,14 @@ from leadgraph.resolvers.activities import ActivityUseCases
 from leadgraph.resolvers.analytics import AnalyticsUseCases
 from leadgraph.resolvers.auth import AuthPolicy, AuthUseCases
 from leadgraph.resolvers.calls import CallUseCases
+from leadgraph.resolvers.chatbots import ChatbotUseCases
 from leadgraph.resolvers.conversations import ConversationUseCases
 from leadgraph.resolvers.health import HealthUseCases
 from leadgraph.resolvers.imports import ImportUseCases
+from leadgraph.resolvers.integrations import IntegrationConfig, IntegrationUseCases
 from leadgraph.resolvers.leads import LeadUseCases
 from leadgraph.resolvers.merges import MergeUseCases
+from leadgraph.resolvers.mfa import MfaUseCases
 from leadgraph.resolvers.registry import UseCases
 from leadgraph.resolvers.scores import ScoreUseCases
 from leadgraph.resolvers.sockets import SocketQuota
@@ -119,6 +128,7 @@ async def open_runtime(
 
         clock = SystemClock()
         users = MongoUserRepository()
+        mfa = MfaUseCases(MongoMfaStore(database.client[database.db_name]))
         auth = AuthUseCases(
             users=users,
             api_keys=MongoApiKeyRepository(),
@@ -133,6 +143,7 @@ async def open_runtime(
                 access_ttl_seconds=settings.access_token_ttl_seconds,
                 refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
             ),
+            second_factor=mfa,
         )
         locks: InProcessLocks | RedisLocks
         if settings.redis_url:
@@ -164,11 +175,18 @@ async def open_runtime(
             clock, rescore=scores.request_refresh,
         )
         stack.push_async_callback(imports.aclose)  # runs before the database closes
+        chatbots = ChatbotUseCases(
+            MongoChatbotStore(database.client[database.db_name]), clock, assistant, broker
+        )
+        await chatbots.start()
+        stack.push_async_callback(chatbots.stop)  # runs before the database closes
         use_cases = UseCases(
             leads=leads,
+            chatbots=chatbots,
+            mfa=mfa,
             conversations=ConversationUseCases(
                 conversation_repository, message_repository, leads, assistant,
-                locks, broker, clock, activities,
+                locks, broker, clock, activities, selector=chatbots.assistant_for,
             ),
             activities=activities,
             scores=scores,
@@ -189,4 +207,54 @@ async def open_runtime(
             ),
             voice=voice,
         )
+        use_cases = await open_integrations(stack, settings, database, broker, use_cases)
         yield Runtime(settings=settings, use_cases=use_cases, database=database, broker=broker)
+
+
+async def open_integrations(
+    stack: AsyncExitStack, settings: Settings, database: MongoDatabase,
+    broker: InMemoryBroker | RedisBroker, use_cases: UseCases,
+) -> UseCases:
+    """Webhook outbox, channel inbound queue and email alerts; stopped before the DB closes."""
+    sender = HttpxSender(settings.webhook_timeout_seconds)
+    stack.push_async_callback(sender.aclose)
+    mailer = None
+    if settings.smtp_server:
+        mailer = SmtpMailer(SmtpConfig(
+            server=settings.smtp_server, port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password
+            else None,
+            sender=settings.smtp_from,
+        ))
+    secret = settings.whatsapp_access_token
+    instagram = settings.instagram_access_token
+    integrations = IntegrationUseCases(
+        MongoIntegrationStore(database), sender, broker, use_cases.conversations,
+        IntegrationConfig(
+            retry_base_seconds=settings.webhook_retry_base_seconds,
+            retry_max_seconds=settings.webhook_retry_max_seconds,
+            max_attempts=settings.webhook_max_attempts,
+            disable_after_failures=settings.webhook_disable_after_failures,
+            poll_seconds=settings.webhook_poll_seconds,
+            request_timeout_seconds=settings.webhook_timeout_seconds,
+            secret_overlap_seconds=settings.webhook_secret_overlap_seconds,
+            graph_api_base_url=settings.graph_api_base_url.rstrip("/"),
+            whatsapp_phone_number_id=settings.whatsapp_phone_number_id,
+            whatsapp_access_token=secret.get_secret_value() if secret else None,
+            instagram_access_token=instagram.get_secret_value() if instagram else None,
+            notification_emails=list(settings.notification_emails),
+            whatsapp_verify_token=_secret(settings.whatsapp_webhook_verify_token),
+            whatsapp_app_secret=_secret(settings.whatsapp_app_secret),
+            instagram_verify_token=_secret(settings.instagram_webhook_verify_token),
+            instagram_app_secret=_secret(settings.instagram_app_secret),
+        ),
+        mailer,
+    )
+    await integrations.start()
+    stack.push_async_callback(integrations.stop)
+    return dataclasses.replace(use_cases, integrations=integrations)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     instagram_webhook_verify_token: SecretStr | None = None
     instagram_access_token: SecretStr | None = None
     instagram_app_secret: SecretStr | None = None
+    # Graph API base (WhatsApp/Instagram replies); tests point it at a local server.
+    graph_api_base_url: str = "https://graph.facebook.com/v19.0"
+
+    # Outbound webhooks (leadgraph.resolvers.integrations): retry backoff and endpoint health.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=600.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_disable_after_failures: int = Field(default=10, ge=1)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_secret_overlap_seconds: float = Field(default=24 * 3600, ge=0)
 
     # Email alerts.
     smtp_server: str | None = None
@@ -77,6 +88,7 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     notification_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    smtp_from: str = "leadgraph@localhost"
 
     # GraphQL hardening.
     graphql_introspection: bool = True

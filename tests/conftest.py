@@ -88,6 +88,10 @@ async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
     else:
         raise RuntimeError("uvicorn did not start")
     live = LiveServer(f"http://127.0.0.1:{port}", app, commands, settings.mongodb_db_name)
+    live.baseline_subscribers = {
+        channel: live.runtime.broker.subscriber_count(channel)
+        for channel in ("leads", "conversations", "calls")
+    }
     _running.append(live)
     try:
         yield live

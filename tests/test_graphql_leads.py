@@ -600,7 +600,7 @@ async def data_commands_for_listing(
     server.commands.reset()
     result = await gql(client, LIST_WITH_ASSIGNEES)
     commands = server.commands.data_commands()
-    log = list(server.commands.log)
+    log = server.commands.request_log()
     assert "errors" not in result, result
     nodes = [edge["node"] for edge in result["data"]["leads"]["edges"]]
     assert len(nodes) == lead_count

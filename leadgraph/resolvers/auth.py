@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from leadgraph.domain.errors import Conflict, Forbidden, Unauthenticated
 from leadgraph.domain.ports import (
@@ -82,6 +83,12 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+class SecondFactor(Protocol):
+    """MFA: raises (an ``Unauthenticated``) unless the user needs no code or ``code`` is valid."""
+
+    async def check(self, user_id: str, code: str | None) -> None: ...
+
+
 class AuthUseCases:
     def __init__(
         self,
@@ -93,7 +100,9 @@ class AuthUseCases:
         clock: Clock,
         bootstrap_api_key: str | None,
         policy: AuthPolicy,
+        second_factor: SecondFactor | None = None,
     ) -> None:
+        self._second_factor = second_factor
         self._users = users
         self._api_keys = api_keys
         self._sessions = sessions
@@ -167,7 +176,9 @@ class AuthUseCases:
             password_hash=password_hash, role=role, now=self._clock.now(),
         )
 
-    async def login(self, identifier: str, password: str) -> TokenGrant:
+    async def login(
+        self, identifier: str, password: str, code: str | None = None
+    ) -> TokenGrant:
         found = await self._users.find_credentials(identifier)
         if found is None:
             await asyncio.to_thread(self._hasher.verify, await self._dummy(), password)
@@ -177,6 +188,8 @@ class AuthUseCases:
             raise Unauthenticated("Invalid credentials")
         if not user.is_active:
             raise Unauthenticated("Account is disabled")
+        if self._second_factor is not None:
+            await self._second_factor.check(user.id, code)
         now = self._clock.now()
         refresh_jti = uuid.uuid4().hex
         session_id = await self._sessions.create(

@@ -7,7 +7,14 @@ sends messages through ``send_message``: one lock, one sequence, one store-then-
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +87,10 @@ def message_channel(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
 
 
+# Picks the engine that answers one conversation (e.g. its chatbot's deployed model).
+AssistantSelector = Callable[[Conversation], Awaitable[AssistantEngine]]
+
+
 @dataclass(frozen=True)
 class ChatTurn:
     """One exchange: the stored visitor message, the stored reply and where things stand."""
@@ -97,7 +108,9 @@ class ConversationUseCases:
         self, conversations: ConversationRepository, messages: MessageRepository,
         leads: LeadUseCases, assistant: AssistantEngine, lock: ConversationLock,
         broker: EventBroker, clock: Clock, activities: ActivityUseCases,
+        selector: AssistantSelector | None = None,
     ) -> None:
+        self._selector = selector
         self._activities = activities
         self._conversations = conversations
         self._messages = messages
@@ -195,7 +208,10 @@ class ConversationUseCases:
                 info = conversation.collected_info.model_copy(update=known)
                 conversation = conversation.model_copy(update={"collected_info": info})
             user_message = await self._store(conversation.id, MessageRole.USER, content, sender)
-            turn = await self._assistant.respond(conversation, content)
+            engine = self._assistant if self._selector is None else await self._selector(
+                conversation
+            )
+            turn = await engine.respond(conversation, content)
             await self._messages.set_analysis(user_message.id, turn.analysis)
             user_message = user_message.model_copy(update={"analysis": turn.analysis})
             reply = await self._store(

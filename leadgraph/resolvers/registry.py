@@ -8,11 +8,14 @@ from leadgraph.resolvers.activities import ActivityUseCases
 from leadgraph.resolvers.analytics import AnalyticsUseCases
 from leadgraph.resolvers.auth import AuthUseCases
 from leadgraph.resolvers.calls import CallUseCases
+from leadgraph.resolvers.chatbots import ChatbotUseCases
 from leadgraph.resolvers.conversations import ConversationUseCases
 from leadgraph.resolvers.health import HealthUseCases
 from leadgraph.resolvers.imports import ImportUseCases
+from leadgraph.resolvers.integrations import IntegrationUseCases
 from leadgraph.resolvers.leads import LeadUseCases
 from leadgraph.resolvers.merges import MergeUseCases
+from leadgraph.resolvers.mfa import MfaUseCases
 from leadgraph.resolvers.scores import ScoreUseCases
 from leadgraph.resolvers.sockets import SocketQuota
 from leadgraph.resolvers.users import UserUseCases
@@ -34,3 +37,6 @@ class UseCases:
     analytics: AnalyticsUseCases
     calls: CallUseCases
     voice: VoiceUseCases
+    integrations: IntegrationUseCases | None = None
+    chatbots: ChatbotUseCases | None = None
+    mfa: MfaUseCases | None = None

@@ -11,8 +11,11 @@ from starlette.routing import BaseRoute
 from leadgraph.rest_compat import (
     agency_chat,
     chatbots_platform,
+    chatbots_platform_bots,
+    chatbots_platform_versions,
     chatbots_platform_voice,
     customer_care,
+    integrations,
     lead_capture,
     lead_management,
     lead_management_voice,
@@ -21,7 +24,7 @@ from leadgraph.rest_compat import (
 
 def routes() -> list[BaseRoute]:
     """All dialect routes. Order matters only where two documents share a path (health)."""
-    return [
+    listed: list[BaseRoute] = [
         *lead_capture.routes(),  # owns "/" and the superset "/health"
         *agency_chat.routes(),
         *lead_management.routes(),
@@ -29,4 +32,9 @@ def routes() -> list[BaseRoute]:
         *customer_care.routes(),
         *chatbots_platform.routes(),
         *chatbots_platform_voice.routes(),
+        *chatbots_platform_bots.routes(),
+        *integrations.routes(),
     ]
+    seed_004 = [*chatbots_platform.routes(), *chatbots_platform_voice.routes(),
+                *chatbots_platform_bots.routes()]
+    return [*listed, *chatbots_platform_versions.aliases(seed_004, listed)]

@@ -24,6 +24,7 @@ from leadgraph.domain.errors import FieldProblem, Unauthenticated, ValidationFai
 from leadgraph.domain.pagination import MAX_PAGE_SIZE, PageRequest
 from leadgraph.domain.users import User
 from leadgraph.resolvers.auth import TokenGrant
+from leadgraph.resolvers.mfa import MfaRequired
 from leadgraph.rest_compat._http import (
     Call,
     Dialect,
@@ -112,7 +113,16 @@ async def login(call: Call) -> Response:
     if problems:
         raise ValidationFailed(problems)
     assert identifier is not None and password is not None
-    return success(token_shape(await call.use_cases.auth.login(identifier, password)))
+    code = _optional_string(body, "code", problems)
+    if problems:
+        raise ValidationFailed(problems)
+    try:
+        grant = await call.use_cases.auth.login(identifier, password, code)
+    except MfaRequired as exc:
+        return DIALECT.error_response(Problem(
+            401, "mfa_required", exc.message, [FieldProblem("code", "mfa_required")]
+        ))
+    return success(token_shape(grant))
 
 
 async def refresh(call: Call) -> Response:

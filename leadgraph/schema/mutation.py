@@ -11,6 +11,7 @@ from strawberry.file_uploads import Upload
 from leadgraph.resolvers.auth import TokenGrant
 from leadgraph.schema.activity_types import Activity, LeadActivityInput
 from leadgraph.schema.call_types import CallMutation
+from leadgraph.schema.chatbot_types import ChatbotMutation
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.conversation_types import (
     ChatTurn,
@@ -24,6 +25,7 @@ from leadgraph.schema.inputs import LeadInput, LeadUpdateInput, provided_fields
 from leadgraph.schema.merge_types import LeadMerge, MergeLeadsResult, UnmergeLeadsResult
 from leadgraph.schema.permissions import IsAuthenticated
 from leadgraph.schema.types import ApiKey, ApiKeyCreated, ApiKeyTier, AuthPayload, Lead, User
+from leadgraph.schema.webhook_types import WebhookMutation
 
 Ctx = Info[GraphQLContext, Any]
 
@@ -37,7 +39,7 @@ def _auth_payload(grant: TokenGrant) -> AuthPayload:
 
 
 @strawberry.type
-class Mutation(CallMutation):
+class Mutation(CallMutation, WebhookMutation, ChatbotMutation):
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
         description=(
@@ -134,8 +136,11 @@ class Mutation(CallMutation):
         return True
 
     @strawberry.mutation(description="Exchange an email or username and password for tokens.")
-    async def login(self, info: Ctx, identifier: str, password: str) -> AuthPayload:
-        return _auth_payload(await info.context.use_cases.auth.login(identifier, password))
+    async def login(self, info: Ctx, identifier: str, password: str,
+                    code: str | None = None) -> AuthPayload:
+        return _auth_payload(
+            await info.context.use_cases.auth.login(identifier, password, code)
+        )
 
     @strawberry.mutation(description="Rotate a refresh token; each one works once.")
     async def refresh_token(self, info: Ctx, refresh_token: str) -> AuthPayload:

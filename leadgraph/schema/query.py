@@ -18,6 +18,7 @@ from leadgraph.schema.analytics_types import (
     Timeframe,
 )
 from leadgraph.schema.call_types import CallQuery
+from leadgraph.schema.chatbot_types import ChatbotQuery
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.conversation_types import (
     Conversation,
@@ -29,12 +30,13 @@ from leadgraph.schema.inputs import LeadFilter, LeadOrder
 from leadgraph.schema.pagination import page_request
 from leadgraph.schema.permissions import IsAuthenticated
 from leadgraph.schema.types import Lead, LeadConnection, User, UserConnection
+from leadgraph.schema.webhook_types import WebhookQuery
 
 Ctx = Info[GraphQLContext, Any]
 
 
 @strawberry.type
-class Query(CallQuery):
+class Query(CallQuery, WebhookQuery, ChatbotQuery):
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def lead(self, info: Ctx, id: strawberry.ID) -> Lead | None:
         found = await info.context.loaders.lead_by_id.load(str(id))

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import Info
 
 from leadgraph.schema.call_types import CallSubscription
+from leadgraph.schema.chatbot_types import ChatbotSubscription
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.conversation_types import ConversationEvent, Message
 from leadgraph.schema.import_types import ImportJob
@@ -19,7 +20,7 @@ Ctx = Info[GraphQLContext, Any]
 
 
 @strawberry.type
-class Subscription(CallSubscription):
+class Subscription(CallSubscription, ChatbotSubscription):
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
         description="Every lead created, updated or deleted, through any transport or replica.",
