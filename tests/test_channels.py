@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from tests.receivers import hmac_hex, run_receiver, verify_delivery
+from tests.support import LiveServer
 from tests.test_webhooks import SECRET, fast_server, register
 
 APP_SECRET = "meta-app-secret-123"
@@ -50,8 +51,10 @@ async def post_signed(http: httpx.AsyncClient, path: str, payload: dict[str, Any
 
 
 async def test_whatsapp_message_becomes_conversation_reply_lead_and_signed_events(
-    mongo_url: str, redis_url: str, tmp_path: Path
+    server: LiveServer, mongo_url: str, redis_url: str, tmp_path: Path
 ) -> None:
+    # ``server`` empties the store first: nx-27017 shares collections across database names,
+    # so an earlier test's lead with this phone would turn our lead.created into an update.
     async with run_receiver() as receiver, fast_server(
         mongo_url, redis_url, tmp_path, **channel_settings(f"{receiver.base_url}/graph")
     ) as (_server, http):
