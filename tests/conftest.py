@@ -6,7 +6,6 @@ Set MONGODB_URL to run the same suite against real MongoDB. Redis comes from RED
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import uuid
@@ -16,12 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-import uvicorn
 
-from leadgraph.adapters.mongo.embedded import EmbeddedMongo, free_loopback_port
+from leadgraph.adapters.mongo.embedded import EmbeddedMongo
 from leadgraph.app import create_app
 from leadgraph.settings import Settings
-from tests.support import API_KEY, CommandCounter, LiveServer
+from tests.support import API_KEY, CommandCounter, LiveServer, run_uvicorn
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -74,33 +72,19 @@ async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
     """Run the real app under uvicorn on a free loopback port, in this event loop."""
     commands = CommandCounter()
     app = create_app(settings, command_listeners=[commands])
-    port = free_loopback_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            ws="websockets-sansio", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    else:
-        raise RuntimeError("uvicorn did not start")
-    live = LiveServer(f"http://127.0.0.1:{port}", app, commands, settings.mongodb_db_name)
-    live.baseline_subscribers = {
-        channel: live.runtime.broker.subscriber_count(channel)
-        for channel in ("leads", "conversations", "calls")
-    }
-    _running.append(live)
-    try:
-        yield live
-    finally:
-        server.should_exit = True
-        await task
-        _running.remove(live)
-        if _running:
-            await _running[-1].runtime.database.connect()
+    async with run_uvicorn(app, ws="websockets-sansio", lifespan="on") as base_url:
+        live = LiveServer(base_url, app, commands, settings.mongodb_db_name)
+        live.baseline_subscribers = {
+            channel: live.runtime.broker.subscriber_count(channel)
+            for channel in ("leads", "conversations", "calls")
+        }
+        _running.append(live)
+        try:
+            yield live
+        finally:
+            _running.remove(live)
+    if _running:
+        await _running[-1].runtime.database.connect()
 
 
 @pytest.fixture(scope="session")

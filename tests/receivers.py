@@ -15,13 +15,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from leadgraph.adapters.mongo.embedded import free_loopback_port
+from tests.support import run_uvicorn
 
 
 @dataclass
@@ -71,20 +70,9 @@ class Receiver:
 async def run_receiver() -> AsyncIterator[Receiver]:
     receiver = Receiver()
     app = Starlette(routes=[Route("/{path:path}", receiver.handle, methods=["POST"])])
-    port = free_loopback_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    receiver.base_url = f"http://127.0.0.1:{port}"
-    try:
+    async with run_uvicorn(app) as base_url:
+        receiver.base_url = base_url
         yield receiver
-    finally:
-        server.should_exit = True
-        await task
 
 
 def hmac_hex(secret: str, message: bytes) -> str:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import uvicorn
 import websockets
 from pymongo import monitoring
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 from websockets.asyncio.client import ClientConnection
 
+from leadgraph.adapters.mongo.embedded import free_loopback_port
 from leadgraph.runtime import Runtime
 
 API_KEY = "test-bootstrap-key-0123456789"
@@ -166,3 +171,34 @@ async def wait_for_subscribers(server: LiveServer, channel: str, count: int = 1)
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"no subscriber registered on {channel!r}")
+
+
+@contextlib.asynccontextmanager
+async def run_uvicorn(
+    app: ASGIApp, *, lifespan: str = "off", ws: str = "auto"
+) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in this event loop; yields its URL.
+
+    Used for our own app and for the fake providers (OpenAI, ElevenLabs, webhook receivers)
+    the tests talk to over real HTTP.
+    """
+    port = free_loopback_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan=lifespan, ws=ws)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    else:
+        server.should_exit = True
+        await task
+        raise RuntimeError("uvicorn did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -20,16 +20,14 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadgraph.adapters.ai.openai_assistant import OpenAIAssistant
-from leadgraph.adapters.mongo.embedded import free_loopback_port
 from tests.conftest import make_settings, serve
-from tests.support import API_KEY, LiveServer, gql
+from tests.support import API_KEY, LiveServer, gql, run_uvicorn
 
 MODEL = "gpt-test"
 OPENAI_KEY = "sk-test"
@@ -145,25 +143,9 @@ class FakeOpenAI:
 
 @contextlib.asynccontextmanager
 async def run_fake(fake: FakeOpenAI) -> AsyncIterator[FakeOpenAI]:
-    port = free_loopback_port()
-    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    else:
-        raise RuntimeError("fake OpenAI server did not start")
-    fake.base_url = f"http://127.0.0.1:{port}"
-    try:
+    async with run_uvicorn(fake.app()) as base_url:
+        fake.base_url = base_url
         yield fake
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture(scope="module")

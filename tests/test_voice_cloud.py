@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import openai
 import pytest
-import uvicorn
 from elevenlabs.client import AsyncElevenLabs
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
@@ -38,6 +37,7 @@ from leadgraph.adapters.voice.pocketsphinx_stt import PocketsphinxSpeechToText
 from leadgraph.domain.errors import ValidationFailed
 from leadgraph.domain.voice import Voice, VoiceProviderError
 from leadgraph.settings import Settings
+from tests.support import run_uvicorn
 
 ELEVEN_KEY = "xi-test-key"
 OPENAI_KEY = "sk-test"
@@ -144,25 +144,9 @@ class FakeProviders:
 
 @contextlib.asynccontextmanager
 async def run_fake(fake: FakeProviders) -> AsyncIterator[FakeProviders]:
-    port = free_loopback_port()
-    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    else:
-        raise RuntimeError("fake provider server did not start")
-    fake.base_url = f"http://127.0.0.1:{port}"
-    try:
+    async with run_uvicorn(fake.app()) as base_url:
+        fake.base_url = base_url
         yield fake
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture(scope="module")
