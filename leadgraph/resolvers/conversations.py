@@ -102,6 +102,13 @@ class ChatTurn:
     lead: Lead | None
     engine: str
 
+    @property
+    def needs_follow_up(self) -> bool:
+        """Someone should get back to this visitor: a lead exists or they are warm or hot."""
+        return self.lead is not None or self.conversation.purchase_intent in (
+            LeadIntent.HOT, LeadIntent.WARM
+        )
+
 
 class ConversationUseCases:
     def __init__(

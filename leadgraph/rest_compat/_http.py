@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -200,27 +200,7 @@ def json_response(
     return JSONResponse(data, status_code=status, headers=dict(headers or {}))
 
 
-def rename(data: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
-    """Wire field names -> domain names; unknown keys pass through for validation to name."""
-    return {names.get(key, key): value for key, value in data.items()}
-
-
-def rename_problems(problems: list[FieldProblem], names: Mapping[str, str]) -> list[FieldProblem]:
-    """Domain field names back to the names the caller used."""
-    reverse = {domain: wire for wire, domain in names.items()}
-    return [FieldProblem(reverse.get(p.field, p.field), p.message) for p in problems]
-
-
 DEDUPLICATED_HEADER = "X-LeadGraph-Deduplicated"
-
-
-@contextmanager
-def wire_field_names(names: Mapping[str, str]) -> Iterator[None]:
-    """Report validation problems with the field names the dialect's caller sent."""
-    try:
-        yield
-    except ValidationFailed as exc:
-        raise ValidationFailed(rename_problems(exc.problems, names)) from None
 
 
 def accepted(data: Mapping[str, Any], wire_fields: Collection[str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from leadgraph.domain.conversations import Channel, Message, clean_message_text
 from leadgraph.domain.errors import FieldProblem, ValidationFailed
-from leadgraph.domain.leads import Lead, LeadIntent
+from leadgraph.domain.leads import Lead
 from leadgraph.rest_compat._http import (
     DEDUPLICATED_HEADER,
     Call,
@@ -118,11 +118,10 @@ async def chat_respond(call: Call) -> Response:
     turn = await conversations.send_message(
         call.principal, session.id, body.get("message"), sender=user_id.strip()
     )
-    intent = turn.conversation.purchase_intent
     return json_response({
         "response": turn.reply.content,
-        "intent": intent.value,
-        "follow_up": turn.lead is not None or intent in (LeadIntent.HOT, LeadIntent.WARM),
+        "intent": turn.conversation.purchase_intent.value,
+        "follow_up": turn.needs_follow_up,
     })
 
 
