@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -157,9 +157,14 @@ async def no_process_left(data_dir: Path) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def leadgraph_serve(
-    data_dir: Path, redis_url: str, *extra: str, log_name: str = "serve"
+    data_dir: Path, redis_url: str, *extra: str, log_name: str = "serve",
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[ServeProcess]:
-    """``python -m leadgraph serve`` on a free port, healthy, and stopped afterwards."""
+    """``python -m leadgraph serve`` on a free port, healthy, and stopped afterwards.
+
+    ``env`` overrides the operator's environment (e.g. a shared ``MONGODB_URL`` and
+    ``REDIS_CHANNEL_PREFIX`` for several replicas).
+    """
     port = free_loopback_port()
     log = data_dir.parent / f"{log_name}-{uuid.uuid4().hex[:6]}.log"
     handle = open_log(log)
@@ -167,7 +172,7 @@ async def leadgraph_serve(
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "leadgraph", "serve", "--port", str(port),
             "--log-level", "warning", *extra,
-            env=serve_env(data_dir, redis_url), cwd=data_dir.parent,
+            env={**serve_env(data_dir, redis_url), **(env or {})}, cwd=data_dir.parent,
             stdin=asyncio.subprocess.DEVNULL, stdout=handle, stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )

@@ -14,6 +14,12 @@ LEAD_SCORE_CHANGED = "lead.score_changed"
 
 LEADS_CHANNEL = "leads"
 
+# Delivered only to subscriptions opened with ``resync=True``: the broker's link to the other
+# replicas was lost and is back, so events may have been missed. Sequence-numbered streams
+# (conversation messages, call transcripts) then replay from the store after the last ``seq``
+# they delivered, so their clients lose nothing across a Redis restart.
+STREAM_RESYNC = "stream.resync"
+
 
 @dataclass(frozen=True)
 class DomainEvent:

@@ -46,7 +46,7 @@ from leadgraph.domain.calls import (
     voice_settings,
 )
 from leadgraph.domain.errors import Conflict, NotFound, ValidationFailed
-from leadgraph.domain.events import DomainEvent
+from leadgraph.domain.events import STREAM_RESYNC, DomainEvent
 from leadgraph.domain.leads import Lead
 from leadgraph.domain.pagination import Page, PageRequest
 from leadgraph.domain.ports import Clock, ConversationLock, EventBroker, EventSubscription
@@ -306,32 +306,54 @@ class CallUseCases:
         Subscribed before history is read, so nothing falls between replay and live; a turn
         seen in both is skipped by its seq. Ends once the call has ended.
         """
-        await self.get(actor, call_id)
-        subscription = self._broker.subscribe(transcript_channel(call_id))
-        return self._stream(subscription, actor, call_id, after_seq)
+        call = await self.get(actor, call_id)
+        subscription = self._broker.subscribe(transcript_channel(call_id), resync=True)
+        return self._stream(subscription, actor, call_id, after_seq, call.last_seq)
+
+    async def _replay(self, call_id: str, last: int) -> AsyncGenerator[CallTurn, None]:
+        while True:
+            batch = await self._calls.turns_after(call_id, last, REPLAY_BATCH)
+            for turn in batch:
+                yield turn
+                last = turn.seq
+            if len(batch) < REPLAY_BATCH:
+                return
 
     async def _stream(
         self, subscription: EventSubscription, actor: Principal | None, call_id: str,
-        after_seq: int | None,
+        after_seq: int | None, seen_at_start: int,
     ) -> AsyncGenerator[TranscriptEvent, None]:
         try:
             last = after_seq
             if after_seq is not None:
-                while True:
-                    batch = await self._calls.turns_after(call_id, last or 0, REPLAY_BATCH)
-                    for turn in batch:
-                        yield TranscriptEvent.of(turn)
-                        last = turn.seq
-                    if len(batch) < REPLAY_BATCH:
-                        break
+                async for turn in self._replay(call_id, after_seq):
+                    yield TranscriptEvent.of(turn)
+                    last = turn.seq
             if (await self.get(actor, call_id)).status.finished:
                 return
             async for event in subscription:
+                if event.type == STREAM_RESYNC:
+                    # Redis was restarted: stored turns after the last seq first, then live.
+                    async for turn in self._replay(
+                        call_id, seen_at_start if last is None else last
+                    ):
+                        yield TranscriptEvent.of(turn)
+                        last = turn.seq
+                    if (await self.get(actor, call_id)).status.finished:
+                        return
+                    continue
                 if event.type == TRANSCRIPT_ENDED:
                     return
                 item = TranscriptEvent.from_data(event.data["event"])
                 if last is not None and item.seq <= last:
                     continue
+                if item.is_final and last is not None and item.seq > last + 1:
+                    # Turns from another replica still on their way: the store has them.
+                    async for turn in self._replay(call_id, last):
+                        yield TranscriptEvent.of(turn)
+                        last = turn.seq
+                    if item.seq <= last:
+                        continue
                 if item.is_final:
                     last = item.seq
                 yield item

@@ -83,6 +83,7 @@ async def login(call: Call) -> Response:
 
 
 async def health(call: Call) -> Response:
+    await call.use_cases.health.require_ready()  # 503 while MongoDB is unreachable
     return json_response(
         {"status": "ok", "version": call.use_cases.health.version, "timestamp": now_z()}
     )

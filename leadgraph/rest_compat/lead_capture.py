@@ -73,8 +73,10 @@ async def root(call: Call) -> Response:
 async def health(call: Call) -> Response:
     """Shared path: seed 001 wants ``status: healthy``; seed 003's fields ride along.
 
-    Seed 003's exact ``{"status": "ok", …}`` is served at ``/v1/health``.
+    Seed 003's exact ``{"status": "ok", …}`` is served at ``/v1/health``. Answers 503 in the
+    dialect's envelope while MongoDB is unreachable, so a load balancer can use it too.
     """
+    await call.use_cases.health.require_ready()
     return json_response(
         {"status": "healthy", "version": call.use_cases.health.version, "timestamp": now_z()}
     )

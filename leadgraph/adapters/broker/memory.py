@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from leadgraph.domain.events import DomainEvent
+from leadgraph.domain.events import STREAM_RESYNC, DomainEvent
 
 DEFAULT_QUEUE_SIZE = 1000
 
@@ -24,8 +24,11 @@ class SubscriberOverflow(Exception):
 class Subscription:
     """An async iterator of one channel's events; ``aclose()`` unregisters it."""
 
-    def __init__(self, broker: InMemoryBroker, channel: str, size: int) -> None:
+    def __init__(
+        self, broker: InMemoryBroker, channel: str, size: int, *, resync: bool = False
+    ) -> None:
         self.channel = channel
+        self.resync = resync
         self.queue: asyncio.Queue[DomainEvent] = asyncio.Queue(maxsize=size)
         self.overflowed = False
         self._broker = broker
@@ -72,8 +75,20 @@ class InMemoryBroker:
         for subscription in list(self._subscriptions.get(event.channel, ())):
             subscription.offer(event)
 
-    def subscribe(self, channel: str) -> Subscription:
-        return Subscription(self, channel, self._queue_size)
+    def subscribe(self, channel: str, *, resync: bool = False) -> Subscription:
+        return Subscription(self, channel, self._queue_size, resync=resync)
+
+    def resync(self) -> None:
+        """Tell every subscription that asked for it that events may have been missed.
+
+        The Redis broker calls this once its subscription is back after a lost connection.
+        """
+        for subscriptions in list(self._subscriptions.values()):
+            for subscription in list(subscriptions):
+                if subscription.resync:
+                    subscription.offer(DomainEvent(
+                        type=STREAM_RESYNC, channel=subscription.channel, data={}
+                    ))
 
     def _register(self, subscription: Subscription) -> None:
         self._subscriptions[subscription.channel].add(subscription)
