@@ -1,7 +1,9 @@
 """A real HTTP receiver on loopback (Starlette + uvicorn) for webhook and Graph API tests.
 
 It records every request and answers from a script: an int status, or "timeout" (sleeps past
-the sender's timeout, then answers 200). When the script runs out it answers ``default``.
+the sender's timeout, then answers 200). When the script runs out it answers ``by_path[path]``
+or else ``default``. A 2xx answer's body is ``bodies[path](request body)`` when given (a fake
+Graph API returns message ids), else ``{"ok": true}``.
 """
 
 from __future__ import annotations
@@ -42,14 +44,20 @@ class Receiver:
     default: int = 200
     sleep_seconds: float = 2.0
     received: list[Received] = field(default_factory=list)
+    by_path: dict[str, int | str] = field(default_factory=dict)
+    bodies: dict[str, Callable[[bytes], Any]] = field(default_factory=dict)
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
-        answer: int | str = self.script.pop(0) if self.script else self.default
-        self.received.append(Received(request.url.path, dict(request.headers), body, answer))
+        path = request.url.path
+        answer: int | str = (self.script.pop(0) if self.script
+                             else self.by_path.get(path, self.default))
+        self.received.append(Received(path, dict(request.headers), body, answer))
         if answer == "timeout":
             await asyncio.sleep(self.sleep_seconds)
             return JSONResponse({"ok": True})
+        if 200 <= int(answer) < 300 and path in self.bodies:
+            return JSONResponse(self.bodies[path](body), status_code=int(answer))
         return JSONResponse({"ok": answer == 200}, status_code=int(answer))
 
     def at(self, path: str) -> list[Received]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.receivers import hmac_hex, run_receiver, verify_delivery
-from tests.support import LiveServer
-from tests.test_webhooks import SECRET, fast_server, register
+from tests.support import LiveServer, gql
+from tests.test_webhooks import SECRET, create_lead, fast_server, register
 
 APP_SECRET = "meta-app-secret-123"
 PHONE_ID = "1098765432"
@@ -156,3 +158,178 @@ async def test_instagram_message_gets_a_reply_through_graph_api(
         assert sent.headers["authorization"] == "Bearer ig-token"
         assert sent.json["recipient"] == {"id": "IGSID-77"}
         assert sent.json["message"]["text"].strip()
+
+
+def statuses_payload(*statuses: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550000000", "phone_number_id": PHONE_ID},
+            "statuses": list(statuses)}}]}]}
+
+
+def wa_status(message_id: str, status: str, timestamp: int, **extra: Any) -> dict[str, Any]:
+    return {"id": message_id, "status": status, "timestamp": str(timestamp),
+            "recipient_id": WA_FROM, **extra}
+
+
+STATUS_QUERY = """query($channel: String!, $id: String!) {
+    channelMessageStatus(channel: $channel, providerMessageId: $id) {
+        channel providerMessageId messageId conversationId recipient status
+        events { status at errors } } }"""
+CONVERSATION_QUERY = """query($id: ID!) { conversation(id: $id) { channel messages {
+    edges { node { id role content delivery { status providerMessageId
+        events { status at } } } } } } }"""
+
+
+async def linked_status(http: httpx.AsyncClient, channel: str, provider_id: str
+                        ) -> dict[str, Any]:
+    """The status row once the reply's provider id is tied to our message."""
+    for _ in range(200):
+        found = (await gql(http, STATUS_QUERY, {"channel": channel, "id": provider_id}))[
+            "data"]["channelMessageStatus"]
+        if found is not None and found["messageId"]:
+            return dict(found)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{provider_id} never linked to a message")
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+async def test_provider_statuses_are_recorded_against_the_reply(
+    server: LiveServer, mongo_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    async with run_receiver() as receiver, fast_server(
+        mongo_url, redis_url, tmp_path, **channel_settings(f"{receiver.base_url}/graph")
+    ) as (_server, http):
+        # The fake Graph API answers with message ids, as the real one does.
+        receiver.bodies[f"/graph/{PHONE_ID}/messages"] = lambda _body: {
+            "messaging_product": "whatsapp", "contacts": [{"input": WA_FROM, "wa_id": WA_FROM}],
+            "messages": [{"id": "wamid.OUT-1"}]}
+        receiver.bodies["/graph/me/messages"] = lambda _body: {
+            "recipient_id": "IGSID-9", "message_id": "mid.OUT-9"}
+
+        posted = await post_signed(http, "/api/v1/webhook/whatsapp",
+                                   whatsapp_payload("wamid.IN-S"))
+        assert posted.json()["statuses"] == 1  # wamid.out1: not ours, recorded all the same
+        linked = await linked_status(http, "whatsapp", "wamid.OUT-1")
+        assert (linked["status"], linked["events"], linked["recipient"]) == (
+            "accepted", [], WA_FROM)
+
+        # Out of order and repeated, as Meta may send them; one entry is not a status.
+        t0 = 1_700_000_000
+        answer = await post_signed(http, "/api/v1/webhook/whatsapp", statuses_payload(
+            wa_status("wamid.OUT-1", "read", t0 + 300),
+            wa_status("wamid.OUT-1", "sent", t0 + 100),
+            wa_status("wamid.OUT-1", "delivered", t0 + 200),
+            wa_status("wamid.OUT-1", "delivered", t0 + 200),
+            wa_status("wamid.OUT-1", "exploded", t0 + 400),
+        ))
+        assert answer.status_code == 200
+        assert (answer.json()["statuses"], answer.json()["ignored"]) == (4, 1)
+
+        conversation = (await gql(http, CONVERSATION_QUERY, {"id": linked["conversationId"]}))[
+            "data"]["conversation"]
+        assert conversation["channel"] == "WHATSAPP"
+        nodes = [edge["node"] for edge in conversation["messages"]["edges"]]
+        assert [n["role"] for n in nodes] == ["USER", "ASSISTANT"]
+        assert nodes[0]["delivery"] is None  # the visitor's message was not sent by us
+        reply = nodes[1]
+        assert reply["id"] == linked["messageId"]
+        assert reply["delivery"] == {
+            "status": "read", "providerMessageId": "wamid.OUT-1",
+            "events": [{"status": "sent", "at": iso(t0 + 100)},
+                       {"status": "delivered", "at": iso(t0 + 200)},
+                       {"status": "read", "at": iso(t0 + 300)}]}
+
+        unknown = (await gql(http, STATUS_QUERY, {"channel": "whatsapp", "id": "wamid.out1"}))[
+            "data"]["channelMessageStatus"]
+        assert (unknown["status"], unknown["messageId"]) == ("delivered", None)
+
+        # Instagram: a delivery event with mids, then a read event with only a watermark.
+        ig = {"object": "instagram", "entry": [{"id": "IGID", "time": 1, "messaging": [{
+            "sender": {"id": "IGSID-9"}, "recipient": {"id": "IGID"}, "timestamp": 1,
+            "message": {"mid": "m_in_9", "text": "Do you build online shops?"}}]}]}
+        assert (await post_signed(http, "/api/v1/webhook/instagram", ig)).status_code == 200
+        await linked_status(http, "instagram", "mid.OUT-9")
+        now_ms = int(time.time() * 1000)
+        delivered = {"object": "instagram", "entry": [{"id": "IGID", "time": 2, "messaging": [
+            {"sender": {"id": "IGSID-9"}, "recipient": {"id": "IGID"}, "timestamp": now_ms,
+             "delivery": {"mids": ["mid.OUT-9"], "watermark": now_ms}}]}]}
+        answer = await post_signed(http, "/api/v1/webhook/instagram", delivered)
+        assert answer.json()["statuses"] == 1
+        ig_status = await linked_status(http, "instagram", "mid.OUT-9")
+        assert ig_status["status"] == "delivered"
+        read = {"object": "instagram", "entry": [{"id": "IGID", "time": 3, "messaging": [
+            {"sender": {"id": "IGSID-9"}, "recipient": {"id": "IGID"}, "timestamp": now_ms + 5,
+             "read": {"watermark": now_ms + 5000}}]}]}
+        answer = await post_signed(http, "/api/v1/webhook/instagram", read)
+        assert answer.json()["statuses"] == 1
+        ig_status = await linked_status(http, "instagram", "mid.OUT-9")
+        assert ig_status["status"] == "read"
+        assert [e["status"] for e in ig_status["events"]] == ["delivered", "read"]
+
+
+async def test_error_occurred_reaches_its_subscribers(
+    server: LiveServer, mongo_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    async with run_receiver() as receiver, fast_server(
+        mongo_url, redis_url, tmp_path, **channel_settings(f"{receiver.base_url}/graph"),
+        ai_provider="openai", openai_api_key="sk-test",
+        openai_base_url=f"{receiver.base_url}/openai",
+    ) as (server_, http):
+        receiver.by_path = {"/leads": 410, f"/graph/{PHONE_ID}/messages": 400,
+                            "/openai/chat/completions": 503}
+        await register(http, f"{receiver.base_url}/errors", ["error"])  # seed alias
+        leads_hook = await register(http, f"{receiver.base_url}/leads", ["new_lead"])
+
+        # 1. An endpoint answers 410 and is disabled. 2. The model provider is down (the local
+        # engine answers) and 3. the Graph API refuses the reply. 4. WhatsApp reports that
+        # another message could not be delivered (twice: reported once).
+        await create_lead(http, "gone-error@example.com")
+        await receiver.wait_for(lambda: len(receiver.at("/errors")) == 1)  # disabled first
+        posted = await post_signed(http, "/api/v1/webhook/whatsapp",
+                                   whatsapp_payload("wamid.IN-E"))
+        assert posted.status_code == 200
+        # 5. A message the conversation cannot take (too long) is acknowledged, then rejected.
+        too_long = await post_signed(http, "/api/v1/webhook/whatsapp",
+                                     whatsapp_payload("wamid.LONG", "x" * 5000))
+        assert too_long.json()["accepted"] == 1
+        failed = wa_status("wamid.OLD", "failed", 1_700_000_500, errors=[
+            {"code": 131026, "title": "Message undeliverable",
+             "error_data": {"details": "Receiver is incapable of receiving this message"}}])
+        for _ in range(2):
+            answer = await post_signed(http, "/api/v1/webhook/whatsapp",
+                                       statuses_payload(failed))
+            assert answer.json()["statuses"] == 1
+
+        expected = {"webhook.disabled", "assistant.fallback", "channel.reply_failed",
+                    "channel.delivery_failed", "channel.message_rejected"}
+        await receiver.wait_for(lambda: {
+            r.json["data"]["error"]["code"] for r in receiver.at("/errors")} == expected)
+        errors = {}
+        for item in receiver.at("/errors"):
+            payload = verify_delivery(item, SECRET)
+            assert payload["event"] == "error.occurred"
+            assert item.headers["x-leadgraph-event"] == "error.occurred"
+            assert set(payload["data"]["error"]) == {"id", "code", "message", "context"}
+            errors[payload["data"]["error"]["code"]] = payload["data"]["error"]
+        assert errors["webhook.disabled"]["context"]["webhook_id"] == leads_hook
+        assert errors["webhook.disabled"]["context"]["reason"] == "410 Gone"
+        assert errors["channel.reply_failed"]["context"]["status_code"] == 400
+        assert errors["channel.reply_failed"]["context"]["recipient"] == WA_FROM
+        assert errors["assistant.fallback"]["context"]["engine"] == "local"
+        delivery_failed = errors["channel.delivery_failed"]
+        assert delivery_failed["context"]["provider_message_id"] == "wamid.OLD"
+        assert "131026 Message undeliverable" in delivery_failed["message"]
+        rejected = errors["channel.message_rejected"]
+        assert rejected["context"]["provider_message_id"] == "wamid.LONG"
+        assert "4000" in rejected["message"]
+
+        # Only subscribers get it, once per failure: the lead hook had its one (410) request.
+        assert [r.answered for r in receiver.at("/leads")] == [410]
+        rows = server_.runtime.database.client[server_.db_name]["webhook_deliveries"]
+        assert await rows.count_documents(
+            {"db": server_.db_name, "event": "error.occurred"}) == len(expected)

@@ -38,7 +38,8 @@ async def fast_server(
             # nx-27017 0.8.1 does not separate databases: collections of another test's
             # database name are visible here, so start from empty integration collections.
             database = server.runtime.database.client[server.db_name]
-            for name in ("webhooks", "webhook_deliveries", "channel_inbound"):
+            for name in ("webhooks", "webhook_deliveries", "channel_inbound",
+                         "channel_messages"):
                 await database[name].delete_many({})
         yield server, http
 
@@ -338,3 +339,67 @@ async def test_endpoint_is_disabled_after_consecutive_failures(
         [row] = rows
         assert row["status"] == "cancelled"
         assert len(receiver.received) == 3
+
+
+async def agent_headers(http: httpx.AsyncClient) -> dict[str, str]:
+    """A user with the (non-admin) agent role, created by the admin API key, logged in."""
+    address = f"agent-{uuid.uuid4().hex[:8]}@example.com"
+    created = await gql(http, """mutation($email: String!) {
+        createUser(email: $email, password: "agent-password-1", name: "Agent") { role } }""",
+                        {"email": address})
+    assert created["data"]["createUser"]["role"] == "AGENT", created
+    login = await gql(http, """mutation($id: String!) {
+        login(identifier: $id, password: "agent-password-1") { accessToken } }""",
+                      {"id": address})
+    return {"Authorization": f"Bearer {login['data']['login']['accessToken']}"}
+
+
+ADMIN_ONLY = {
+    "webhooks": "{ webhooks { id } }",
+    "webhookDeliveries": "query($id: ID!) { webhookDeliveries(webhookId: $id) { id } }",
+    "registerWebhook": """mutation { registerWebhook(url: "https://example.com/x",
+        events: ["new_lead"]) { secret } }""",
+    "updateWebhook": "mutation($id: ID!) { updateWebhook(id: $id, active: false) { id } }",
+    "testWebhook": "mutation($id: ID!) { testWebhook(id: $id) { id } }",
+    "redeliverWebhook": "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id } }",
+    "deleteWebhook": "mutation($id: ID!) { deleteWebhook(id: $id) { id } }",
+}
+
+
+async def test_webhook_management_is_for_admins_only(
+    mongo_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    async with fast_server(mongo_url, redis_url, tmp_path) as (server, http):
+        hook_id = await register(http, "https://example.com/admin-hook", ["new_lead"])
+        agent = await agent_headers(http)
+        # Without the admin key the client sends: the agent's token is all there is.
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as bare:
+            for name, document in ADMIN_ONLY.items():
+                variables = {"id": hook_id} if "$id" in document else None
+                refused = await gql(bare, document, variables, headers=agent)
+                assert refused["data"] is None, (name, refused)
+                assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN", (name, refused)
+                assert refused["errors"][0]["path"] == [name]
+
+            # Seed 000's envelope and seed 004's envelope, both 403.
+            agency = await bare.post("/api/webhook", headers=agent, json={
+                "url": "https://example.com/x", "events": ["new_lead"]})
+            assert agency.status_code == 403, agency.text
+            assert agency.json()["error"]["code"]
+            platform = await bare.post("/api/webhooks", headers=agent, json={
+                "url": "https://example.com/x", "events": ["lead.created"]})
+            assert platform.status_code == 403, platform.text
+            assert (platform.json()["status"], platform.json()["error"]["code"]) == ("error", 403)
+            listed = await bare.get("/api/webhooks", headers=agent)
+            assert listed.status_code == 403
+            # The same token is a valid one: the refusal is about the role.
+            me = await gql(bare, "{ me { role } }", headers=agent)
+            assert me["data"]["me"]["role"] == "AGENT"
+
+        # Nothing changed; the admin API key still manages everything.
+        stored = await server.runtime.database.client[server.db_name]["webhooks"].find(
+            {"db": server.db_name}).to_list()
+        assert [(doc["_id"], doc["status"]) for doc in stored] == [(hook_id, "active")]
+        assert (await gql(http, "{ webhooks { id } }"))["data"]["webhooks"] == [{"id": hook_id}]
+        admin_listed = await http.get("/api/webhooks")
+        assert admin_listed.status_code == 200

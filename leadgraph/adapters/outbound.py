@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import ssl
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -51,13 +52,38 @@ class SmtpConfig:
     password: str | None
     sender: str
     timeout_seconds: float = 15.0
+    tls_verify: bool = True
+    ca_file: str | None = None
+    allow_plaintext_login: bool = False
+
+
+class PlaintextLoginRefused(smtplib.SMTPException):
+    """The server offers no STARTTLS and a login is configured: the password stays here."""
+
+
+def tls_context(config: SmtpConfig) -> ssl.SSLContext:
+    """Verifying by default (system CAs, or ``ca_file``); unverified only when asked."""
+    if not config.tls_verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=config.ca_file)
 
 
 class SmtpMailer:
-    """Sends one plain-text email; STARTTLS when the server offers it, login when configured."""
+    """Sends one plain-text email; STARTTLS when the server offers it, login when configured.
+
+    A login is only sent over TLS unless ``allow_plaintext_login``: a relay that lost its
+    STARTTLS (or a man in the middle stripping it) must not receive the password in clear.
+
+    A certificate that does not verify fails the send (before any credentials are sent); the
+    integrations worker then retries it and finally reports ``error.occurred``.
+    """
 
     def __init__(self, config: SmtpConfig) -> None:
         self._config = config
+        self._tls = tls_context(config)  # built once: loading CAs reads files
 
     async def send(self, recipients: list[str], subject: str, text: str) -> None:
         await asyncio.to_thread(self._send, recipients, subject, text)
@@ -72,8 +98,14 @@ class SmtpMailer:
         with smtplib.SMTP(config.server, config.port, timeout=config.timeout_seconds) as smtp:
             smtp.ehlo()
             if smtp.has_extn("starttls"):
-                smtp.starttls()
+                smtp.starttls(context=self._tls)
                 smtp.ehlo()
             if config.username:
+                encrypted = smtp.sock is not None and isinstance(smtp.sock, ssl.SSLSocket)
+                if not encrypted and not config.allow_plaintext_login:
+                    raise PlaintextLoginRefused(
+                        f"{config.server}:{config.port} offers no STARTTLS; refusing to send "
+                        "the SMTP password in clear (SMTP_ALLOW_PLAINTEXT_LOGIN=true allows it)"
+                    )
                 smtp.login(config.username, config.password or "")
             smtp.send_message(message, from_addr=config.sender, to_addrs=recipients)

@@ -119,6 +119,14 @@ class MessageFields(BaseModel):
     sender: str | None = None
     analysis: MessageAnalysis | None = None
     timestamp: datetime
+    external_id: str | None = Field(
+        default=None,
+        description="The provider's id of an inbound channel message (a WhatsApp wamid, an "
+        "Instagram mid): a redelivered or resumed message is recognised by it.",
+    )
+    reply_to: str | None = Field(
+        default=None, description="On an assistant reply: the id of the message it answers.",
+    )
 
 
 class Message(MessageFields):

@@ -34,7 +34,7 @@ from leadgraph.domain.conversations import (
     clean_message_text,
 )
 from leadgraph.domain.errors import DomainError, NotFound, ValidationFailed
-from leadgraph.domain.events import DomainEvent
+from leadgraph.domain.events import STREAM_RESYNC, DomainEvent
 from leadgraph.domain.leads import FollowUpStatus, Lead, LeadIntent
 from leadgraph.domain.pagination import Page, PageRequest
 from leadgraph.domain.ports import (
@@ -101,6 +101,7 @@ class ChatTurn:
     conversation: Conversation
     lead: Lead | None
     engine: str
+    replayed: bool = False  # the turn had finished before (found by the message's external id)
 
     @property
     def needs_follow_up(self) -> bool:
@@ -194,17 +195,36 @@ class ConversationUseCases:
                 grouped[conversation.lead_id].append(conversation)
         return [grouped[lead_id] for lead_id in lead_ids]
 
+    async def last_messages_for_leads(self, lead_ids: Sequence[str]) -> list[Message | None]:
+        """The newest message of any conversation of each lead, batched (the
+        ``last_message_by_lead_id`` loader): two queries for a whole page, whatever its size,
+        and only conversation ids are read, not whole conversations."""
+        lead_of = dict(await self._conversations.ids_for_leads(lead_ids))
+        newest: dict[str, Message] = {}
+        for message in await self._messages.latest_of(list(lead_of)) if lead_of else []:
+            lead_id = lead_of[message.conversation_id]
+            known = newest.get(lead_id)
+            if known is None or (message.timestamp, message.seq) > (known.timestamp, known.seq):
+                newest[lead_id] = message
+        return [newest.get(lead_id) for lead_id in lead_ids]
+
     # -- messages -------------------------------------------------------------------------
 
     async def send_message(
         self, actor: Principal | None, conversation_id: str, text: object,
         *, sender: str | None = None, field_name: str = "message",
-        visitor: Mapping[str, object] | None = None,
+        visitor: Mapping[str, object] | None = None, external_id: str | None = None,
     ) -> ChatTurn:
         """Store the visitor's message, let the assistant answer, capture the lead.
 
         ``visitor`` is what the client already knows about the person (seed 000's
         ``user_info``: name, email, phone); it fills the same slots the assistant asks for.
+
+        ``external_id`` (a channel provider's message id) makes the turn resumable: when a
+        message with that id is already stored, it is not stored again; if its reply is
+        missing (the process died during the assistant's turn) the turn is finished now, and
+        if the reply exists the stored turn is returned with ``replayed`` set and nothing is
+        published again.
         """
         content = clean_message_text(text, field_name)
         known = visitor_details(visitor or {})
@@ -214,7 +234,19 @@ class ConversationUseCases:
             if known:
                 info = conversation.collected_info.model_copy(update=known)
                 conversation = conversation.model_copy(update={"collected_info": info})
-            user_message = await self._store(conversation.id, MessageRole.USER, content, sender)
+            stored = (await self._messages.find_by_external_id(conversation.id, external_id)
+                      if external_id is not None else None)
+            if stored is not None:
+                done = await self._messages.find_reply(conversation.id, stored.id)
+                if done is not None and stored.analysis is not None:
+                    lead = (await self._leads.find(ASSISTANT_PRINCIPAL, conversation.lead_id)
+                            if conversation.lead_id is not None else None)
+                    return ChatTurn(stored, done, stored.analysis, conversation, lead,
+                                    done.sender or "assistant", replayed=True)
+                user_message, content = stored, stored.content
+            else:
+                user_message = await self._store(conversation.id, MessageRole.USER, content,
+                                                 sender, external_id=external_id)
             engine = self._assistant if self._selector is None else await self._selector(
                 conversation
             )
@@ -222,7 +254,8 @@ class ConversationUseCases:
             await self._messages.set_analysis(user_message.id, turn.analysis)
             user_message = user_message.model_copy(update={"analysis": turn.analysis})
             reply = await self._store(
-                conversation.id, MessageRole.ASSISTANT, turn.reply, "assistant", turn.analysis
+                conversation.id, MessageRole.ASSISTANT, turn.reply, "assistant", turn.analysis,
+                reply_to=user_message.id,
             )
             conversation = conversation.model_copy(update={
                 "collected_info": turn.collected_info, "current_step": turn.step,
@@ -266,27 +299,55 @@ class ConversationUseCases:
         history is read, so a message stored during the replay arrives live too and is
         skipped by its ``seq``.
         """
-        await self.get(actor, conversation_id)
-        subscription = self._broker.subscribe(message_channel(conversation_id))
-        return self._stream(subscription, conversation_id, after_seq)
+        conversation = await self.get(actor, conversation_id)
+        subscription = self._broker.subscribe(message_channel(conversation_id), resync=True)
+        return self._stream(subscription, conversation_id, after_seq, conversation.last_seq)
+
+    async def _replay(
+        self, conversation_id: str, last: int
+    ) -> AsyncGenerator[Message, None]:
+        while True:
+            batch = await self._messages.after(conversation_id, last, REPLAY_BATCH)
+            for message in batch:
+                yield message
+                last = message.seq
+            if len(batch) < REPLAY_BATCH:
+                return
 
     async def _stream(
-        self, subscription: EventSubscription, conversation_id: str, after_seq: int | None
+        self, subscription: EventSubscription, conversation_id: str, after_seq: int | None,
+        seen_at_start: int,
     ) -> AsyncGenerator[Message, None]:
+        """Replay, then live, in ``seq`` order with no gap and no duplicate.
+
+        Redis restarts are covered twice: after ``STREAM_RESYNC`` (the broker is back) and on a
+        jump in ``seq``, the store is read again after the last ``seq`` delivered.
+        """
         try:
             last = after_seq
             if after_seq is not None:
-                while True:
-                    batch = await self._messages.after(conversation_id, last or 0, REPLAY_BATCH)
-                    for message in batch:
+                async for message in self._replay(conversation_id, after_seq):
+                    yield message
+                    last = message.seq
+            async for event in subscription:
+                if event.type == STREAM_RESYNC:
+                    async for message in self._replay(
+                        conversation_id, seen_at_start if last is None else last
+                    ):
                         yield message
                         last = message.seq
-                    if len(batch) < REPLAY_BATCH:
-                        break
-            async for event in subscription:
+                    continue
                 message = Message.model_validate(event.data["message"])
                 if last is not None and message.seq <= last:
                     continue
+                if last is not None and message.seq > last + 1:
+                    # A gap: messages from another replica still on their way (queued while
+                    # Redis was down). The store has them, in order, up to this one.
+                    async for stored in self._replay(conversation_id, last):
+                        yield stored
+                        last = stored.seq
+                    if message.seq <= last:
+                        continue
                 last = message.seq
                 yield message
         finally:
@@ -304,13 +365,15 @@ class ConversationUseCases:
 
     async def _store(
         self, conversation_id: str, role: MessageRole, content: str, sender: str | None,
-        analysis: MessageAnalysis | None = None,
+        analysis: MessageAnalysis | None = None, *, external_id: str | None = None,
+        reply_to: str | None = None,
     ) -> Message:
         """Stored first, then published: a subscriber never sees what a restart could lose."""
         seq = await self._conversations.reserve_seq(conversation_id)
         message = await self._messages.insert(MessageFields(
             conversation_id=conversation_id, seq=seq, role=role, content=content,
             sender=sender, analysis=analysis, timestamp=self._clock.now(),
+            external_id=external_id, reply_to=reply_to,
         ))
         await self._broker.publish(DomainEvent(
             type=MESSAGE_ADDED, channel=message_channel(conversation_id),

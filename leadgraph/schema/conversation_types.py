@@ -18,6 +18,7 @@ from leadgraph.domain.pagination import MAX_PAGE_SIZE, Page
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.pagination import encode_cursor
 from leadgraph.schema.types import Lead, LeadIntent, PageInfo
+from leadgraph.schema.webhook_types import ChannelDelivery
 
 Channel = strawberry.enum(domain.Channel, name="Channel")
 ConversationStatus = strawberry.enum(domain.ConversationStatus, name="ConversationStatus")
@@ -78,6 +79,12 @@ class Message:
             timestamp=message.timestamp,
             analysis=MessageAnalysis.from_domain(message.analysis) if message.analysis else None,
         )
+
+    @strawberry.field(description="For a reply sent to WhatsApp/Instagram: what the provider "
+                      "reported (sent, delivered, read, failed). Null for other messages.")
+    async def delivery(self, info: Info[GraphQLContext, Any]) -> ChannelDelivery | None:
+        view = await info.context.loaders.delivery_by_message_id.load(str(self.id))
+        return ChannelDelivery.from_view(view) if view is not None else None
 
 
 @strawberry.type

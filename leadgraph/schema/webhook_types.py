@@ -86,6 +86,39 @@ class WebhookDelivery:
 
 
 @strawberry.type
+class ChannelStatusEvent:
+    status: str = strawberry.field(description="sent, delivered, read or failed.")
+    at: str | None = strawberry.field(description="When the provider says it happened.")
+    errors: list[str]
+
+
+@strawberry.type(description="What WhatsApp/Instagram reported about one outbound message.")
+class ChannelDelivery:
+    channel: str
+    provider_message_id: str
+    message_id: strawberry.ID | None
+    conversation_id: strawberry.ID | None
+    recipient: str | None
+    sent_at: str | None
+    status: str = strawberry.field(
+        description="accepted (the Graph API took it), sent, delivered, read or failed; "
+        "it only moves forward, whatever order the provider's statuses arrive in.")
+    events: list[ChannelStatusEvent]
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> ChannelDelivery:
+        return cls(
+            channel=str(view["channel"]), provider_message_id=str(view["provider_message_id"]),
+            message_id=strawberry.ID(view["message_id"]) if view["message_id"] else None,
+            conversation_id=strawberry.ID(view["conversation_id"])
+            if view["conversation_id"] else None,
+            recipient=view["recipient"], sent_at=view["sent_at"], status=view["status"],
+            events=[ChannelStatusEvent(status=e["status"], at=e["at"], errors=list(e["errors"]))
+                    for e in view["events"]],
+        )
+
+
+@strawberry.type
 class WebhookQuery:
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def webhooks(self, info: Ctx) -> list[Webhook]:
@@ -100,6 +133,16 @@ class WebhookQuery:
         views = await _integrations(info).deliveries(
             info.context.actor(), str(webhook_id), max(1, min(limit, 500)))
         return [WebhookDelivery.from_view(view) for view in views]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Delivery status of an outbound WhatsApp/Instagram message by "
+                      "the provider's message id (a status may arrive before we know the id).")
+    async def channel_message_status(
+        self, info: Ctx, channel: str, provider_message_id: str
+    ) -> ChannelDelivery | None:
+        view = await _integrations(info).channel_message_status(
+            info.context.actor(), channel, provider_message_id)
+        return ChannelDelivery.from_view(view) if view is not None else None
 
 
 @strawberry.type

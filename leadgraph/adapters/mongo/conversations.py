@@ -11,6 +11,7 @@ from pymongo import ReturnDocument
 
 from leadgraph.adapters.mongo.documents import ConversationDocument, MessageDocument
 from leadgraph.adapters.mongo.ids import parse_object_id, parse_object_ids
+from leadgraph.adapters.mongo.stored import from_stored
 from leadgraph.domain.conversations import (
     Channel,
     Conversation,
@@ -64,10 +65,17 @@ class MongoConversationRepository:
         return to_conversation(documents[0]) if documents else None
 
     async def for_leads(self, lead_ids: Sequence[str]) -> list[Conversation]:
-        documents = await ConversationDocument.find(
+        # Raw documents (see ``stored``): a loader of lead pages.
+        cursor = ConversationDocument.get_pymongo_collection().find(
             {"lead_id": {"$in": list(lead_ids)}}
-        ).sort([("created_at", SortDirection.ASCENDING)]).to_list()
-        return [to_conversation(document) for document in documents]
+        ).sort([("created_at", pymongo.ASCENDING)])
+        return [from_stored(Conversation, document) for document in await cursor.to_list()]
+
+    async def ids_for_leads(self, lead_ids: Sequence[str]) -> list[tuple[str, str]]:
+        cursor = ConversationDocument.get_pymongo_collection().find(
+            {"lead_id": {"$in": list(lead_ids)}}, {"lead_id": 1}
+        )
+        return [(str(row["_id"]), str(row["lead_id"])) for row in await cursor.to_list()]
 
     async def reassign_lead(self, from_lead_id: str, to_lead_id: str) -> list[str]:
         collection = ConversationDocument.get_pymongo_collection()
@@ -149,6 +157,18 @@ class MongoMessageRepository:
         ).sort([("timestamp", SortDirection.ASCENDING), ("seq", SortDirection.ASCENDING)]).to_list()
         return [to_message(document) for document in documents]
 
+    async def latest_of(self, conversation_ids: Sequence[str]) -> list[Message]:
+        # One aggregate for a whole page of conversations (the ``lastMessage`` loader), so a
+        # list of leads costs the same number of commands whatever its size.
+        if not conversation_ids:
+            return []
+        cursor = await MessageDocument.get_pymongo_collection().aggregate([
+            {"$match": {"conversation_id": {"$in": list(conversation_ids)}}},
+            {"$sort": {"seq": -1}},
+            {"$group": {"_id": "$conversation_id", "doc": {"$first": "$$ROOT"}}},
+        ])
+        return [from_stored(Message, row["doc"]) async for row in cursor]
+
     async def stats_for(self, conversation_ids: Sequence[str]) -> MessageStats:
         if not conversation_ids:
             return MessageStats()
@@ -172,3 +192,17 @@ class MongoMessageRepository:
         await MessageDocument.get_pymongo_collection().delete_many(
             {"conversation_id": conversation_id}
         )
+
+    async def find_by_external_id(
+        self, conversation_id: str, external_id: str
+    ) -> Message | None:
+        document = await MessageDocument.find_one(
+            {"conversation_id": conversation_id, "external_id": external_id}
+        )
+        return to_message(document) if document is not None else None
+
+    async def find_reply(self, conversation_id: str, message_id: str) -> Message | None:
+        document = await MessageDocument.find_one(
+            {"conversation_id": conversation_id, "reply_to": message_id}
+        )
+        return to_message(document) if document is not None else None

@@ -27,12 +27,15 @@ class MongoIntegrationStore:
         self._webhooks = db["webhooks"]
         self._deliveries = db["webhook_deliveries"]
         self._inbound = db["channel_inbound"]
+        self._channel_messages = db["channel_messages"]
 
     async def ensure_indexes(self) -> None:
         await self._deliveries.create_index(
             [("dedupe_key", ASCENDING)], unique=True, name="dedupe_key_unique"
         )
         await self._deliveries.create_index([("webhook_id", ASCENDING)], name="by_webhook")
+        await self._channel_messages.create_index(
+            [("message_id", ASCENDING)], name="by_message")
 
     # -- webhooks -------------------------------------------------------------------------
 
@@ -62,10 +65,13 @@ class MongoIntegrationStore:
             {"_id": webhook_id}, update, return_document=ReturnDocument.AFTER
         )
 
-    async def set_webhook_status(self, webhook_id: str, status: str, reason: str | None) -> None:
-        await self._webhooks.update_one(
-            {"_id": webhook_id}, {"$set": {"status": status, "disabled_reason": reason}}
+    async def disable_active_webhook(self, webhook_id: str, reason: str) -> bool:
+        """Disable once: True only for the caller that turned an active webhook off."""
+        result = await self._webhooks.update_one(
+            {"$and": [{"_id": webhook_id}, {"status": "active"}]},
+            {"$set": {"status": "disabled", "disabled_reason": reason}},
         )
+        return result.modified_count == 1
 
     # -- outbox ---------------------------------------------------------------------------
 
@@ -120,10 +126,11 @@ class MongoIntegrationStore:
         return True
 
     async def claim_inbound(self, now: float, lease_until: float) -> Doc | None:
+        """Lease the oldest due message; ``attempts`` counts claims (a crash counts as one)."""
         return await self._inbound.find_one_and_update(
             {"$and": [{"db": self._scope}, {"status": "pending"},
                       {"lease_until": {"$lte": now}}]},
-            {"$set": {"lease_until": lease_until}},
+            {"$set": {"lease_until": lease_until}, "$inc": {"attempts": 1}},
             sort=[("received_seq", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
@@ -131,10 +138,58 @@ class MongoIntegrationStore:
     async def finish_inbound(self, inbound_id: str, changes: Doc) -> None:
         await self._inbound.update_one({"_id": inbound_id}, {"$set": changes})
 
+    async def get_inbound(self, inbound_id: str) -> Doc | None:
+        return await self._inbound.find_one({"_id": inbound_id})
+
+    # -- outbound channel messages and their provider statuses ----------------------------
+
+    async def link_channel_message(self, key: str, fields: Doc) -> None:
+        """Tie a provider message id to our message (upsert: a status may have come first)."""
+        await self._channel_messages.update_one(
+            {"_id": key}, {"$set": {**fields, "db": self._scope}, "$max": {"rank": 0}},
+            upsert=True,
+        )
+
+    async def record_channel_status(
+        self, key: str, fields: Doc, rank: int, event: Doc
+    ) -> Doc | None:
+        """Add one provider status; ``rank`` only rises. Returns the row as it was before."""
+        before = await self._channel_messages.find_one_and_update(
+            {"_id": key},
+            {"$set": {**fields, "db": self._scope}, "$max": {"rank": rank},
+             "$push": {"events": event}},
+            upsert=True, return_document=ReturnDocument.BEFORE,
+        )
+        return _decoded_events(before)
+
+    async def channel_messages_for(self, message_ids: list[str]) -> list[Doc]:
+        cursor = self._channel_messages.find({"message_id": {"$in": message_ids}})
+        return [_decoded_events(doc) async for doc in cursor]
+
+    async def get_channel_message(self, key: str) -> Doc | None:
+        return _decoded_events(await self._channel_messages.find_one({"_id": key}))
+
+    async def channel_messages_to(self, channel: str, recipient: str) -> list[Doc]:
+        cursor = self._channel_messages.find(
+            {"$and": [{"db": self._scope}, {"channel": channel}, {"recipient": recipient}]})
+        return [_decoded_events(doc) async for doc in cursor]
+
 
 def _attempts(doc: Doc | None) -> list[Doc]:
     raw = (doc or {}).get("attempts") or []
     return [json.loads(item) if isinstance(item, str) else item for item in raw]
+
+
+@overload
+def _decoded_events(doc: Doc) -> Doc: ...
+@overload
+def _decoded_events(doc: None) -> None: ...
+def _decoded_events(doc: Doc | None) -> Doc | None:
+    # nx-27017 0.8.1 stores a pushed document as a JSON string.
+    if doc is None:
+        return None
+    raw = doc.get("events") or []
+    return {**doc, "events": [json.loads(e) if isinstance(e, str) else e for e in raw]}
 
 
 @overload
