@@ -32,7 +32,7 @@ async def test_v1_and_deprecated_v0_aliases(
         "username": "ver", "email": "ver@example.com", "password": "a long password 123"})
     assert registered.status_code == 201
     assert registered.json()["data"]["username"] == "ver"
-    # Seed 002 owns /api/v1/auth/login: its shape, not seed 004's envelope.
+    # /api/v1/auth/login answers seed 002's shape and seed 004's (tests/test_shared_login.py).
     login = await anonymous.post("/api/v1/auth/login", json={
         "email": "ver@example.com", "password": "a long password 123"})
     assert login.status_code == 200, login.text

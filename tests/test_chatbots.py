@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -117,11 +118,14 @@ async def test_bot_trained_and_deployed_answers_with_its_own_intents(
                              json={"text": "please cancel my pizza order"})
     assert sent.json()["data"]["reply"]["analysis"]["intent"] not in BOT_INTENTS
 
-    analytics = await client.get(f"/api/chatbots/{bot['id']}/analytics")
-    assert analytics.json()["data"] == {
-        "trainingJobs": 1, "modelVersions": 1, "conversations": 1,
-        "deployedModelVersion": job["modelVersionId"],
-    }
+    analytics = (await client.get(f"/api/chatbots/{bot['id']}/analytics")).json()["data"]
+    assert {key: analytics[key] for key in (
+        "trainingJobs", "modelVersions", "conversations", "deployedModelVersion", "messages",
+    )} == {"trainingJobs": 1, "modelVersions": 1, "conversations": 1,
+           "deployedModelVersion": job["modelVersionId"],
+           "messages": {"total": 6, "user": 3, "assistant": 3}}
+    assert analytics["topIntents"] == [{"intent": intent, "count": 1}
+                                       for intent in sorted(expected.values())]
 
 
 async def test_chatbot_crud_and_validation(
@@ -311,3 +315,179 @@ async def test_graphql_chatbot_lifecycle_with_training_subscription(
     assert deleted["data"]["deleteChatbot"] == bot["id"]
     gone = await gql(client, "query($id: ID!) { chatbot(id: $id) { id } }", {"id": bot["id"]})
     assert gone["data"]["chatbot"] is None
+
+
+async def _bot_conversation(client: httpx.AsyncClient, bot_id: str | None,
+                            texts: list[str]) -> str:
+    started = await client.post("/api/conversations",
+                                json={"chatbotId": bot_id} if bot_id else {})
+    assert started.status_code == 201, started.text
+    conversation_id: str = started.json()["data"]["id"]
+    for text in texts:
+        sent = await client.post(f"/api/conversations/{conversation_id}/messages",
+                                 json={"text": text})
+        assert sent.status_code == 201, sent.text
+    return conversation_id
+
+
+async def test_analytics_are_computed_from_the_bots_own_conversations(
+    server: LiveServer, client: httpx.AsyncClient
+) -> None:
+    bot = (await client.post("/api/chatbots", json={"name": "counted"})).json()["data"]
+    other = (await client.post("/api/chatbots", json={"name": "other"})).json()["data"]
+    empty = await client.get(f"/api/chatbots/{bot['id']}/analytics")
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["data"] == {
+        "chatbotId": bot["id"], "deployedModelVersion": None, "trainingJobs": 0,
+        "modelVersions": 0, "conversations": 0, "conversationsByStatus": {},
+        "purchaseIntent": {}, "leadsCaptured": 0, "conversionRate": 0.0,
+        "messages": {"total": 0, "user": 0, "assistant": 0},
+        "averageMessagesPerConversation": 0.0, "topIntents": [], "averageSentiment": None,
+        "averageConfidence": None, "lastActiveAt": None,
+    }
+
+    mine = [
+        await _bot_conversation(client, bot["id"], [
+            "Hi, I need a mobile app for my shop",
+            "My email is jane.roe@example.com, we want it in 3 months, budget $10k-20k",
+        ]),
+        await _bot_conversation(client, bot["id"], ["hello there"]),
+        await _bot_conversation(client, bot["id"], []),
+    ]
+    # Neither another bot's conversations nor bot-less ones count.
+    await _bot_conversation(client, other["id"], ["I want a website", "thanks a lot"])
+    await _bot_conversation(client, None, ["I need a chatbot"])
+
+    # What the figures must be, worked out from what the API says happened.
+    visitor: list[dict[str, Any]] = []
+    conversations = []
+    for conversation_id in mine:
+        conversations.append(
+            (await client.get(f"/api/conversations/{conversation_id}")).json()["data"])
+        listed = await client.get(f"/api/conversations/{conversation_id}/messages",
+                                  params={"pageSize": 100})
+        visitor += [m for m in listed.json()["data"]["items"] if m["role"] == "user"]
+    intents: dict[str, int] = {}
+    for message in visitor:
+        intents[message["analysis"]["intent"]] = intents.get(
+            message["analysis"]["intent"], 0) + 1
+    leads = sum(1 for c in conversations if c["leadId"])
+    assert leads == 1  # the first conversation gave an email and a project
+    purchase: dict[str, int] = {}
+    for conversation in conversations:
+        purchase[conversation["purchaseIntent"]] = purchase.get(
+            conversation["purchaseIntent"], 0) + 1
+
+    for prefix in ("/api", "/api/v1", "/api/v0"):
+        response = await client.get(f"{prefix}/chatbots/{bot['id']}/analytics")
+        assert response.status_code == 200, response.text
+        figures = response.json()["data"]
+        assert figures["conversations"] == 3
+        assert figures["conversationsByStatus"] == {"open": 3}
+        assert figures["leadsCaptured"] == 1 and figures["conversionRate"] == round(1 / 3, 4)
+        assert figures["purchaseIntent"] == dict(sorted(purchase.items()))
+        assert figures["messages"] == {"total": 6, "user": 3, "assistant": 3}
+        assert figures["averageMessagesPerConversation"] == 2.0
+        assert figures["topIntents"] == [
+            {"intent": intent, "count": count}
+            for intent, count in sorted(intents.items(), key=lambda item: (-item[1], item[0]))]
+        assert figures["averageSentiment"] == round(
+            sum(m["analysis"]["sentiment"] for m in visitor) / 3, 4)
+        assert figures["averageConfidence"] == round(
+            sum(m["analysis"]["confidence"] for m in visitor) / 3, 4)
+        assert figures["lastActiveAt"] == max(c["lastActive"] for c in conversations)
+
+    missing = await client.get("/api/chatbots/nope/analytics")
+    assert missing.status_code == 404 and missing.json()["status"] == "error"
+
+
+async def _job_row(database: Any, job_id: ObjectId) -> dict[str, Any]:
+    row: dict[str, Any] | None = await database["training_jobs"].find_one({"_id": job_id})
+    assert row is not None
+    return row
+
+
+async def _wait_row(database: Any, job_id: ObjectId, status: str) -> dict[str, Any]:
+    for _ in range(400):
+        row = await _job_row(database, job_id)
+        if row["status"] == status:
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} never became {status}: {row}")
+
+
+async def test_job_leases_with_two_replicas(
+    mongo_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Of two replicas exactly one resumes an orphaned job; a job whose lease is live is left
+    to its owner; once that owner's lease lapses one replica takes it over; a job that keeps
+    losing its replica is marked failed, not retried forever."""
+    settings = make_settings(mongo_url, redis_url, tmp_path, training_lease_seconds=0.6,
+                             training_max_attempts=3)
+    scope = settings.mongodb_db_name  # the store scopes job rows by database name
+    database = AsyncMongoClient[dict[str, Any]](mongo_url, tz_aware=True)[scope]
+    try:
+        now = datetime.now(UTC)
+        dataset_id, bot_id = ObjectId(), ObjectId()
+        await database["training_datasets"].insert_one({
+            "_id": dataset_id, "name": "d", "description": None, "examples": PIZZA_EXAMPLES,
+            "created_at": now, "updated_at": now})
+        await database["chatbots"].insert_one({
+            "_id": bot_id, "name": "b", "description": None, "type": "ai", "settings": {},
+            "template_id": None, "dataset_id": str(dataset_id),
+            "deployed_model_version": None, "deployed_at": None,
+            "created_at": now, "updated_at": now})
+
+        async def job(**fields: Any) -> ObjectId:
+            job_id = ObjectId()
+            await database["training_jobs"].insert_one({
+                "_id": job_id, "db": scope, "chatbot_id": str(bot_id),
+                "dataset_id": str(dataset_id), "status": "running", "progress": 0.6,
+                "metrics": None, "model_version_id": None, "error": None, "created_at": now,
+                "started_at": now, "finished_at": None, **fields})
+            return job_id
+
+        orphan = await job()  # killed before it ever held a lease
+        alive = await job(lease_owner="replica-alive", attempts=1,
+                          lease_expires_at=time.time() + 3600)
+        dying = await job(lease_owner="replica-dead", attempts=1,
+                          lease_expires_at=time.time() + 1.5)
+        hopeless = await job(attempts=3)  # its replica already died three times
+
+        async with serve(settings) as first, serve(settings) as second:
+            owners = {server.runtime.use_cases.chatbots.owner  # type: ignore[union-attr]
+                      for server in (first, second)}
+            assert len(owners) == 2
+
+            async def versions_of(job_id: ObjectId) -> int:
+                return await database["model_versions"].count_documents(
+                    {"job_id": str(job_id)})
+
+            done = await _wait_row(database, orphan, "completed")
+            assert done["lease_owner"] in owners and done["attempts"] == 1
+            assert await versions_of(orphan) == 1
+
+            failed = await _wait_row(database, hopeless, "failed")
+            assert failed["error"].startswith("abandoned")
+            assert await versions_of(hopeless) == 0
+
+            taken_over = await _wait_row(database, dying, "completed")
+            assert taken_over["lease_owner"] in owners and taken_over["attempts"] == 2
+            assert await versions_of(dying) == 1
+
+            # Many lease rounds later, the job whose owner keeps its lease is still its own.
+            untouched = await _job_row(database, alive)
+            assert (untouched["status"], untouched["lease_owner"], untouched["attempts"]) == (
+                "running", "replica-alive", 1)
+            assert await versions_of(alive) == 0
+            # Its owner dies (the lease is no longer renewed and lapses): taken over once.
+            await database["training_jobs"].update_one(
+                {"_id": alive}, {"$set": {"lease_expires_at": time.time() - 1}})
+            resumed = await _wait_row(database, alive, "completed")
+            assert resumed["lease_owner"] in owners and resumed["attempts"] == 2
+            assert await versions_of(alive) == 1
+    finally:
+        for name in ("training_jobs", "model_versions", "training_datasets", "chatbots"):
+            await database[name].delete_many({"$or": [{"db": scope}, {"chatbot_id": str(bot_id)},
+                                                      {"_id": {"$in": [bot_id, dataset_id]}}]})
+        await database.client.close()

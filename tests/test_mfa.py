@@ -77,3 +77,84 @@ async def test_mfa_setup_verify_and_login(
         identifier: "mfa-user", password: "correct horse battery staple", code: $code) {
         user { email } } }""", {"code": totp.now()})
     assert graphql_ok["data"]["login"]["user"]["email"] == "mfa@example.com"
+
+
+async def _enable_mfa(anonymous: httpx.AsyncClient) -> pyotp.TOTP:
+    registered = await anonymous.post("/api/auth/register", json={
+        "username": "mfa-user", "email": "mfa@example.com", "password": PASSWORD})
+    assert registered.status_code == 201, registered.text
+    bearer = {"Authorization": f"Bearer {(await _login(anonymous)).json()['data']['accessToken']}"}
+    secret = (await anonymous.post("/api/auth/mfa/setup", headers=bearer)).json()["data"]["secret"]
+    totp = pyotp.TOTP(secret)
+    verified = await anonymous.post("/api/auth/mfa/verify", json={"code": totp.now()},
+                                    headers=bearer)
+    assert verified.status_code == 200, verified.text
+    return totp
+
+
+def _wrong(totp: pyotp.TOTP) -> str:
+    return str((int(totp.now()) + 500_000) % 1_000_000).zfill(6)
+
+
+async def test_every_login_path_requires_the_code(
+    server: LiveServer, anonymous: httpx.AsyncClient
+) -> None:
+    totp = await _enable_mfa(anonymous)
+    email_body = {"email": "mfa@example.com", "password": PASSWORD}
+    username_body = {"username": "mfa-user", "password": PASSWORD}
+
+    # Seed 004 (and its /api/v0, /api/v1 aliases): {"code"}, its own envelope.
+    for path in ("/api/auth/login", "/api/v0/auth/login", "/api/v1/auth/login"):
+        for extra in ({}, {"code": _wrong(totp)}):
+            refused = await anonymous.post(path, json={**username_body, **extra})
+            assert refused.status_code == 401, (path, refused.text)
+            assert refused.json()["status"] == "error"
+            assert refused.json()["error"]["details"] == [
+                {"field": "code", "message": "mfa_required"}]
+        ok = await anonymous.post(path, json={**username_body, "code": totp.now()})
+        assert ok.status_code == 200, (path, ok.text)
+        assert ok.json()["data"]["accessToken"]
+
+    # Seed 002 (/api/v1/auth/login with an email): its envelope; mfa_code, otp or code.
+    for extra in ({}, {"mfa_code": _wrong(totp)}):
+        refused = await anonymous.post("/api/v1/auth/login", json={**email_body, **extra})
+        assert refused.status_code == 401, refused.text
+        body = refused.json()
+        assert body["error"] == "Unauthorized" and body["status_code"] == 401
+        assert body["details"] == {"field": "code", "message": "mfa_required"}
+    for name in ("mfa_code", "otp", "code"):
+        ok = await anonymous.post("/api/v1/auth/login", json={**email_body, name: totp.now()})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["token_type"] == "bearer"
+
+    # Seed 003 (/auth/login and /v1/auth/login): {"error": {"code": "mfa_required", …}}.
+    for path in ("/auth/login", "/v1/auth/login"):
+        for extra in ({}, {"otp": _wrong(totp)}):
+            refused = await anonymous.post(path, json={**email_body, **extra})
+            assert refused.status_code == 401, (path, refused.text)
+            error = refused.json()["error"]
+            assert error["code"] == "mfa_required"
+            assert error["details"] == {"code": "mfa_required"}
+        ok = await anonymous.post(path, json={**email_body, "otp": totp.now()})
+        assert ok.status_code == 200, (path, ok.text)
+        assert ok.json()["user"]["email"] == "mfa@example.com"
+
+    # GraphQL: the optional `code` argument; MFA_REQUIRED without it or with a wrong one.
+    mutation = """mutation($code: String) { login(identifier: "mfa@example.com",
+        password: "correct horse battery staple", code: $code) { user { email } } }"""
+    for code in (None, _wrong(totp)):
+        refused_gql = await gql(anonymous, mutation, {"code": code})
+        assert refused_gql["data"] is None
+        assert refused_gql["errors"][0]["extensions"]["code"] == "MFA_REQUIRED"
+    ok_gql = await gql(anonymous, mutation, {"code": totp.now()})
+    assert ok_gql["data"]["login"]["user"]["email"] == "mfa@example.com"
+
+    # The password is checked first: a current code never excuses a wrong password.
+    wrong_password = await anonymous.post("/auth/login", json={
+        "email": "mfa@example.com", "password": "wrong password", "otp": totp.now()})
+    assert wrong_password.status_code == 401
+    assert wrong_password.json()["error"]["code"] == "unauthorized"
+    # A code that is not a string is bad input, not a login attempt.
+    numeric = await anonymous.post("/auth/login", json={**email_body, "otp": 123456})
+    assert numeric.status_code == 400
+    assert numeric.json()["error"]["details"] == {"otp": "must be a string of digits"}

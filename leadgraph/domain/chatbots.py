@@ -10,6 +10,8 @@ import csv
 import io
 import json
 import re
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -24,6 +26,64 @@ TEMPLATES = "templates"
 CONVERSATIONS = "conversations"
 
 
+@dataclass(frozen=True)
+class IntentCount:
+    intent: str
+    count: int
+    average_sentiment: float
+    average_confidence: float
+
+
+@dataclass(frozen=True)
+class ChatbotActivity:
+    """What one bot's conversations and messages add up to; counted by the store (in the
+    database), so the figures cost a fixed number of queries whatever the traffic."""
+
+    conversations_by_status: dict[str, int] = field(default_factory=dict)
+    conversations_by_purchase_intent: dict[str, int] = field(default_factory=dict)
+    conversations_with_lead: int = 0
+    messages_by_role: dict[str, int] = field(default_factory=dict)
+    visitor_intents: list[IntentCount] = field(default_factory=list)
+    last_active: datetime | None = None
+
+    @property
+    def conversations(self) -> int:
+        return sum(self.conversations_by_status.values())
+
+    def summary(self) -> dict[str, Any]:
+        """The derived figures (rates, averages), rounded for display."""
+        conversations = self.conversations
+        messages = sum(self.messages_by_role.values())
+        analysed = sum(item.count for item in self.visitor_intents)
+
+        def weighted(attribute: str) -> float | None:
+            if not analysed:
+                return None
+            total = sum(float(getattr(item, attribute)) * item.count
+                        for item in self.visitor_intents)
+            return round(total / analysed, 4)
+
+        return {
+            "conversations": conversations,
+            "conversationsByStatus": dict(sorted(self.conversations_by_status.items())),
+            "purchaseIntent": dict(sorted(self.conversations_by_purchase_intent.items())),
+            "leadsCaptured": self.conversations_with_lead,
+            "conversionRate": round(self.conversations_with_lead / conversations, 4)
+            if conversations else 0.0,
+            "messages": {"total": messages,
+                         "user": self.messages_by_role.get("user", 0),
+                         "assistant": self.messages_by_role.get("assistant", 0)},
+            "averageMessagesPerConversation": round(messages / conversations, 2)
+            if conversations else 0.0,
+            "topIntents": [
+                {"intent": item.intent, "count": item.count}
+                for item in sorted(self.visitor_intents, key=lambda i: (-i.count, i.intent))
+            ],
+            "averageSentiment": weighted("average_sentiment"),
+            "averageConfidence": weighted("average_confidence"),
+        }
+
+
 class ChatbotStore(Protocol):
     """Plain documents (with ``id``) per collection name; whole-document writes only."""
 
@@ -36,6 +96,24 @@ class ChatbotStore(Protocol):
         projection: dict[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], int]: ...
     async def count(self, collection: str, query: dict[str, Any]) -> int: ...
+    async def activity(self, chatbot_id: str) -> ChatbotActivity:
+        """Aggregates over the bot's conversations and their messages."""
+        ...
+    # Training-job leases (epoch seconds). Each is one atomic write, so of several
+    # replicas exactly one gets a job.
+    async def claim_job(self, now: float, owner: str, lease_until: float
+                        ) -> dict[str, Any] | None:
+        """Take one queued/running job whose lease is missing or expired (``attempts`` + 1)."""
+        ...
+    async def renew_job(self, job_id: str, owner: str, lease_until: float) -> bool:
+        """Extend the lease; False once ``owner`` no longer holds it."""
+        ...
+    async def replace_job(self, job: dict[str, Any], owner: str) -> bool:
+        """Write the whole job only while ``owner`` holds its lease."""
+        ...
+    async def release_job(self, job_id: str, owner: str) -> None:
+        """Let the lease lapse now (a clean shutdown): the next replica need not wait."""
+        ...
 
 
 class ChatbotType(StrEnum):

@@ -2,23 +2,34 @@
 the ``AssistantSelector`` that makes a deployed bot's model answer its conversations.
 
 Training jobs run as asyncio tasks owned by this object (``stop`` cancels them). A job's
-status, progress and metrics are stored; on ``start`` the jobs a previous process left queued
-or running are resumed (training is deterministic, so re-running gives the same model).
+status, progress and metrics are stored, so a job is never lost: it completes, fails, or is
+resumed (training is deterministic, so re-running gives the same model).
+
+Several replicas share the jobs through a lease on each job row (``lease_owner``,
+``lease_expires_at``, ``attempts``): the replica that creates or claims a job holds it and
+renews the lease while training (every third of ``lease_seconds``); every write of the job
+is conditional on still holding it. On ``start`` and then periodically each replica claims
+the queued or running jobs whose lease expired (or that have none: rows from before leases),
+one atomic claim at a time, so exactly one replica resumes an orphaned job, and a job whose
+replica died is taken over once its lease lapses. A replica that loses a lease (it stalled
+past it and another took over) stops that job silently. A clean ``stop`` releases its leases
+so a restart resumes at once. A job claimed more than ``max_attempts`` times is marked failed
+instead of being retried forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from leadgraph.domain.assistant.classifier import Example, IntentClassifier, split_examples
 from leadgraph.domain.assistant.engine import LocalAssistant
 from leadgraph.domain.chatbots import (
-    ACTIVE_JOB_STATUSES,
     CHATBOTS,
-    CONVERSATIONS,
     DATASETS,
     JOBS,
     MODELS,
@@ -46,32 +57,73 @@ def job_channel(job_id: str) -> str:
     return f"training_job:{job_id}"
 
 
+class LeaseLost(Exception):
+    """Another replica holds the job now; this one must not write it again."""
+
+
 class ChatbotUseCases:
     def __init__(self, store: ChatbotStore, clock: Clock,
-                 fallback: AssistantEngine, broker: EventBroker | None = None) -> None:
+                 fallback: AssistantEngine, broker: EventBroker | None = None, *,
+                 owner: str | None = None, lease_seconds: float = 30.0,
+                 max_attempts: int = 3) -> None:
         self._broker = broker
         self._store = store
         self._clock = clock
         self._fallback = fallback
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._engines: dict[str, LocalAssistant] = {}
+        self.owner = owner or f"replica-{uuid.uuid4().hex[:12]}"
+        self._lease_seconds = lease_seconds
+        self._max_attempts = max_attempts
+        self._reaper: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Resume the jobs a previous process left queued or running."""
-        jobs, _ = await self._store.find(JOBS, {"status": {"$in": list(ACTIVE_JOB_STATUSES)}})
-        for job in jobs:
-            job["resumed"] = True
-            await self._store.replace(JOBS, job)
-            self._launch(job["id"])
+        """Claim the jobs left without a live owner, then keep looking for such jobs."""
+        await self._claim_orphans()
+        self._reaper = asyncio.create_task(self._reap(), name="training-job-leases")
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            await asyncio.gather(self._reaper, return_exceptions=True)
+            self._reaper = None
+        tasks = dict(self._tasks)
+        for task in tasks.values():
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        for job_id in tasks:  # left running: whoever starts next resumes it without waiting
+            await self._store.release_job(job_id, self.owner)
         self._tasks.clear()
+
+    def _lease_until(self) -> float:
+        return self._clock.now().timestamp() + self._lease_seconds
+
+    async def _claim_orphans(self) -> None:
+        while (job := await self._store.claim_job(
+            self._clock.now().timestamp(), self.owner, self._lease_until()
+        )) is not None:
+            if int(job.get("attempts") or 0) > self._max_attempts:
+                log.warning("training job %s abandoned after %s attempts", job["id"],
+                            self._max_attempts)
+                job.update(status=JobStatus.FAILED.value, finished_at=self._clock.now(),
+                           error=f"abandoned: its replica stopped {self._max_attempts} times")
+                with contextlib.suppress(LeaseLost):
+                    await self._save_job(job)
+                continue
+            log.info("training job %s resumed by %s (attempt %s)", job["id"], self.owner,
+                     job.get("attempts"))
+            job["resumed"] = True
+            self._launch(job)
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(self._lease_seconds / 3)
+            try:
+                await self._claim_orphans()
+            except Exception:  # the database may be briefly away; try again next round
+                log.exception("claiming orphaned training jobs failed")
 
     async def wait_idle(self) -> None:
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
@@ -214,8 +266,9 @@ class ChatbotUseCases:
             "chatbot_id": bot["id"], "dataset_id": dataset_id, "status": JobStatus.QUEUED.value,
             "progress": 0.0, "metrics": None, "model_version_id": None, "error": None,
             "created_at": now, "started_at": None, "finished_at": None,
+            "lease_owner": self.owner, "lease_expires_at": self._lease_until(), "attempts": 1,
         })
-        self._launch(job["id"])
+        self._launch(dict(job))
         return job
 
     async def job(self, job_id: str) -> dict[str, Any]:
@@ -229,13 +282,43 @@ class ChatbotUseCases:
         query = {"chatbot_id": chatbot_id} if chatbot_id else {}
         return await self._store.find(JOBS, query, offset, limit)
 
-    def _launch(self, job_id: str) -> None:
-        task = asyncio.create_task(self._run(job_id), name=f"training-job-{job_id}")
+    def _launch(self, job: dict[str, Any]) -> None:
+        """Run a job this replica holds the lease of."""
+        job_id = job["id"]
+        task = asyncio.create_task(self._run(job), name=f"training-job-{job_id}")
         self._tasks[job_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
 
-    async def _run(self, job_id: str) -> None:
-        job = await self.job(job_id)
+    async def _run(self, job: dict[str, Any]) -> None:
+        runner = asyncio.current_task()
+        assert runner is not None
+        heartbeat = asyncio.create_task(self._heartbeat(job, runner))
+        try:
+            await self._train(job)
+        except LeaseLost:
+            log.warning("training job %s: lease lost to another replica; stopping", job["id"])
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+
+    async def _heartbeat(self, job: dict[str, Any], runner: asyncio.Task[None]) -> None:
+        """Renew the lease while training; if it was lost, stop the run."""
+        while True:
+            await asyncio.sleep(self._lease_seconds / 3)
+            until = self._lease_until()
+            try:
+                held = await self._store.renew_job(job["id"], self.owner, until)
+            except Exception:  # a blip: the lease still has two thirds to go
+                log.exception("renewing the lease of training job %s failed", job["id"])
+                continue
+            if not held:
+                log.warning("training job %s: lease lost to another replica", job["id"])
+                runner.cancel()
+                return
+            job["lease_expires_at"] = until  # so whole-job writes keep the renewed lease
+
+    async def _train(self, job: dict[str, Any]) -> None:
+        job_id = job["id"]
         try:
             job.update(status=JobStatus.RUNNING.value, started_at=self._clock.now(),
                        progress=0.1)
@@ -245,13 +328,17 @@ class ChatbotUseCases:
                 raise ValueError("the dataset was deleted")
             examples = [Example(e["text"], e["intent"]) for e in dataset["examples"]]
             train_set, test_set = split_examples(examples)
-            evaluated = IntentClassifier.train(train_set)
+            # In a thread: a large dataset must not stall the event loop (nor the heartbeat).
+            evaluated = await asyncio.to_thread(IntentClassifier.train, train_set)
             accuracy = evaluated.accuracy(test_set) if test_set else evaluated.accuracy(
                 train_set)
             job["progress"] = 0.6
             await self._save_job(job)
-            await asyncio.sleep(0)
-            final = IntentClassifier.train(examples)
+            final = await asyncio.to_thread(IntentClassifier.train, examples)
+            until = self._lease_until()
+            if not await self._store.renew_job(job_id, self.owner, until):
+                raise LeaseLost(job_id)  # no second model version for a job taken over
+            job["lease_expires_at"] = until
             metrics = {"accuracy": round(accuracy, 4), "trainExamples": len(train_set),
                        "testExamples": len(test_set), "intents": final.intents}
             version = await self._store.insert(MODELS, {
@@ -263,8 +350,8 @@ class ChatbotUseCases:
             job.update(status=JobStatus.COMPLETED.value, progress=1.0, metrics=metrics,
                        model_version_id=version["id"], finished_at=self._clock.now())
             await self._save_job(job)
-        except asyncio.CancelledError:
-            raise  # left running: resumed by the next start
+        except (asyncio.CancelledError, LeaseLost):
+            raise  # left running: resumed by whoever claims it next
         except Exception as exc:  # a failed job is stored as failed, never lost
             log.warning("training job %s failed: %s", job_id, exc)
             job.update(status=JobStatus.FAILED.value, error=str(exc),
@@ -272,8 +359,10 @@ class ChatbotUseCases:
             await self._save_job(job)
 
     async def _save_job(self, job: dict[str, Any]) -> None:
-        """Stored, then announced to ``watch_job`` subscribers."""
-        await self._store.replace(JOBS, job)
+        """Stored (only while this replica holds the lease), then announced to ``watch_job``
+        subscribers."""
+        if not await self._store.replace_job(job, self.owner):
+            raise LeaseLost(job["id"])
         if self._broker is not None:
             await self._broker.publish(DomainEvent(
                 type=TRAINING_JOB_UPDATED, channel=job_channel(job["id"]),
@@ -318,14 +407,15 @@ class ChatbotUseCases:
         return bot
 
     async def analytics(self, chatbot_id: str) -> dict[str, Any]:
+        """The bot's training state and what its conversations add up to (aggregated by the
+        store); ``lastActiveAt`` is a datetime for the transport to format."""
         bot = await self.get(chatbot_id)
-        _, jobs = await self._store.find(JOBS, {"chatbot_id": bot["id"]}, 0, 1)
-        _, versions = await self._store.find(MODELS, {"chatbot_id": bot["id"]}, 0, 1,
-                                             {"model": 0})
-        conversations = await self._store.count(CONVERSATIONS, {"chatbot_id": bot["id"]})
-        return {"trainingJobs": jobs, "modelVersions": versions,
-                "conversations": conversations,
-                "deployedModelVersion": bot["deployed_model_version"]}
+        jobs = await self._store.count(JOBS, {"chatbot_id": bot["id"]})
+        versions = await self._store.count(MODELS, {"chatbot_id": bot["id"]})
+        activity = await self._store.activity(bot["id"])
+        return {"chatbotId": bot["id"], "deployedModelVersion": bot["deployed_model_version"],
+                "trainingJobs": jobs, "modelVersions": versions, **activity.summary(),
+                "lastActiveAt": activity.last_active}
 
     async def assistant_for(self, conversation: Conversation) -> AssistantEngine:
         """The engine that answers a conversation: its bot's deployed model, else the default."""

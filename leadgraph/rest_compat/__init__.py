@@ -19,6 +19,7 @@ from leadgraph.rest_compat import (
     lead_capture,
     lead_management,
     lead_management_voice,
+    shared_login,
 )
 
 
@@ -27,6 +28,7 @@ def routes() -> list[BaseRoute]:
     listed: list[BaseRoute] = [
         *lead_capture.routes(),  # owns "/" and the superset "/health"
         *agency_chat.routes(),
+        *shared_login.routes(),  # POST /api/v1/auth/login: seeds 002 and 004 (superset)
         *lead_management.routes(),
         *lead_management_voice.routes(),
         *customer_care.routes(),

@@ -24,7 +24,6 @@ from leadgraph.domain.errors import FieldProblem, Unauthenticated, ValidationFai
 from leadgraph.domain.pagination import MAX_PAGE_SIZE, PageRequest
 from leadgraph.domain.users import User
 from leadgraph.resolvers.auth import TokenGrant
-from leadgraph.resolvers.mfa import MfaRequired
 from leadgraph.rest_compat._http import (
     Call,
     Dialect,
@@ -33,6 +32,7 @@ from leadgraph.rest_compat._http import (
     iso_z,
     json_response,
 )
+from leadgraph.rest_compat._shapes import mfa_code
 
 
 class ChatbotsPlatformDialect(Dialect):
@@ -99,8 +99,10 @@ async def register(call: Call) -> Response:
     return success(user_shape(user), 201)
 
 
-async def login(call: Call) -> Response:
-    body = await call.json_object()
+async def login_from(call: Call, body: dict[str, Any]) -> TokenGrant:
+    """``{username | email, password, code?}``; a missing or wrong ``code`` for an account
+    with MFA on is ``MfaRequired`` (401, ``details: [{field: code, message: mfa_required}]``,
+    mapped once in ``problem_for``)."""
     problems: list[FieldProblem] = []
     identifier = _optional_string(body, "username", problems) or _optional_string(
         body, "email", problems
@@ -113,16 +115,11 @@ async def login(call: Call) -> Response:
     if problems:
         raise ValidationFailed(problems)
     assert identifier is not None and password is not None
-    code = _optional_string(body, "code", problems)
-    if problems:
-        raise ValidationFailed(problems)
-    try:
-        grant = await call.use_cases.auth.login(identifier, password, code)
-    except MfaRequired as exc:
-        return DIALECT.error_response(Problem(
-            401, "mfa_required", exc.message, [FieldProblem("code", "mfa_required")]
-        ))
-    return success(token_shape(grant))
+    return await call.use_cases.auth.login(identifier, password, mfa_code(body))
+
+
+async def login(call: Call) -> Response:
+    return success(token_shape(await login_from(call, await call.json_object())))
 
 
 async def refresh(call: Call) -> Response:

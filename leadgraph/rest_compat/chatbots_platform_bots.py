@@ -127,7 +127,8 @@ async def deploy_chatbot(call: Call) -> Response:
 
 async def chatbot_analytics(call: Call) -> Response:
     bots = _bots(call)
-    return success(await bots.analytics(call.path_params["id"]))
+    figures = await bots.analytics(call.path_params["id"])
+    return success({**figures, "lastActiveAt": iso_z(figures["lastActiveAt"])})
 
 
 def template_shape(template: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Seed 002, the lead-management and voice document.
 
-Paths (base ``/api/v1``): ``POST /auth/login``, ``POST|GET /leads``,
-``GET|PUT|DELETE /leads/{lead_id}``.
+Paths (base ``/api/v1``): ``POST|GET /leads``,
+``GET|PUT|DELETE /leads/{lead_id}``. Its ``POST /auth/login`` is shared with seed 004's
+``/api/v1`` alias and lives in ``leadgraph.rest_compat.shared_login``.
 Errors: ``{"error", "status_code", "details", "timestamp"}``; validation is a 422.
 Auth: JWT bearer (API keys are accepted too).
 """
@@ -42,7 +43,6 @@ from leadgraph.rest_compat._http import (
     json_response,
     now_z,
 )
-from leadgraph.rest_compat._shapes import login_with_email, snake_token_grant
 
 LEAD_FIELDS = (
     "first_name", "last_name", "name", "email", "phone", "company", "title", "industry",
@@ -51,7 +51,9 @@ LEAD_FIELDS = (
 )
 _TITLES = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-    409: "Conflict", 422: "Validation error", 500: "Internal server error",
+    409: "Conflict", 413: "Payload too large", 422: "Validation error",
+    429: "Too many requests",
+    500: "Internal server error",
     503: "Service unavailable",
 }
 
@@ -123,10 +125,6 @@ def _enum_filter(call: Call, name: str, kind: type[E]) -> tuple[E, ...]:
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
         raise ValidationFailed.single(name, f"must be one of {allowed}") from None
-
-
-async def login(call: Call) -> Response:
-    return json_response(snake_token_grant(await login_with_email(call)))
 
 
 async def create_lead(call: Call) -> Response:
@@ -350,7 +348,6 @@ async def analytics_overview(call: Call) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
-        Route("/api/v1/auth/login", endpoint(DIALECT, login, public=True), methods=["POST"]),
         Route("/api/v1/leads", endpoint(DIALECT, create_lead), methods=["POST"]),
         Route("/api/v1/leads", endpoint(DIALECT, list_leads), methods=["GET"]),
         # Before "/leads/{lead_id}", which would otherwise take "import"/"export" for an id.

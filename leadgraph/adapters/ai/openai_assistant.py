@@ -21,6 +21,7 @@ from leadgraph.domain.assistant.engine import AssistantTurn, LocalAssistant
 from leadgraph.domain.assistant.policy import missing_slots
 from leadgraph.domain.conversations import Conversation, Entity, MessageAnalysis
 from leadgraph.domain.leads import LeadIntent
+from leadgraph.domain.ports import NullObserver, ServiceObserver
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,12 @@ class OpenAIAssistant:
     name = "openai"
 
     def __init__(self, client: openai.AsyncOpenAI, model: str, fallback: LocalAssistant,
-                 timeout_seconds: float = 20.0) -> None:
+                 timeout_seconds: float = 20.0, observer: ServiceObserver | None = None) -> None:
         self._client = client
         self._model = model
         self._fallback = fallback
         self._timeout = timeout_seconds
+        self._observer = observer or NullObserver()
         self.fallbacks = 0
 
     async def respond(self, conversation: Conversation, text: str) -> AssistantTurn:
@@ -99,6 +101,7 @@ class OpenAIAssistant:
         except (openai.OpenAIError, TimeoutError, ValidationError, ValueError, KeyError,
                 IndexError) as exc:
             self.fallbacks += 1
+            self._observer.assistant_fallback(self.name, type(exc).__name__)
             log.warning("OpenAI assistant failed (%s: %s); the local engine answers",
                         type(exc).__name__, exc)
             return await self._fallback.respond(conversation, text)

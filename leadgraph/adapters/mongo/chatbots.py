@@ -7,24 +7,42 @@ from __future__ import annotations
 from typing import Any
 
 from bson import ObjectId
-from pymongo import DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from leadgraph.adapters.mongo.ids import parse_object_id
+from leadgraph.domain.chatbots import (
+    ACTIVE_JOB_STATUSES,
+    CONVERSATIONS,
+    JOBS,
+    ChatbotActivity,
+    IntentCount,
+)
 
 
 def _out(document: dict[str, Any]) -> dict[str, Any]:
     document = dict(document)
     document["id"] = str(document.pop("_id"))
+    document.pop("db", None)
     return document
 
 
 class MongoChatbotStore:
     def __init__(self, database: AsyncDatabase[Any]) -> None:
         self._db = database
+        # Training jobs carry their database's name and lease claims filter on it: nx-27017
+        # does not separate databases, and two services (tests) may share one server.
+        self._scope = database.name
+
+    def _document(self, collection: str, item: dict[str, Any]) -> dict[str, Any]:
+        document = {key: value for key, value in item.items() if key != "id"}
+        if collection == JOBS:
+            document["db"] = self._scope
+        return document
 
     async def insert(self, collection: str, fields: dict[str, Any]) -> dict[str, Any]:
-        document = {key: value for key, value in fields.items() if key != "id"}
+        document = self._document(collection, fields)
         document["_id"] = ObjectId()
         await self._db[collection].insert_one(document)
         return _out(document)
@@ -37,8 +55,42 @@ class MongoChatbotStore:
         return _out(found) if found is not None else None
 
     async def replace(self, collection: str, item: dict[str, Any]) -> None:
-        document = {key: value for key, value in item.items() if key != "id"}
-        await self._db[collection].replace_one({"_id": ObjectId(item["id"])}, document)
+        await self._db[collection].replace_one(
+            {"_id": ObjectId(item["id"])}, self._document(collection, item))
+
+    # -- training-job leases --------------------------------------------------------------
+
+    async def claim_job(self, now: float, owner: str, lease_until: float
+                        ) -> dict[str, Any] | None:
+        claimed = await self._db[JOBS].find_one_and_update(
+            {"$and": [
+                {"db": {"$in": [self._scope, None]}},  # None: rows from before leases
+                {"status": {"$in": list(ACTIVE_JOB_STATUSES)}},
+                {"$or": [{"lease_expires_at": None}, {"lease_expires_at": {"$lt": now}}]},
+            ]},
+            {"$set": {"lease_owner": owner, "lease_expires_at": lease_until, "db": self._scope},
+             "$inc": {"attempts": 1}},
+            sort=[("created_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+        return _out(claimed) if claimed is not None else None
+
+    async def renew_job(self, job_id: str, owner: str, lease_until: float) -> bool:
+        result = await self._db[JOBS].update_one(
+            {"_id": ObjectId(job_id), "lease_owner": owner},
+            {"$set": {"lease_expires_at": lease_until}})
+        return result.matched_count == 1
+
+    async def replace_job(self, job: dict[str, Any], owner: str) -> bool:
+        result = await self._db[JOBS].replace_one(
+            {"_id": ObjectId(job["id"]), "lease_owner": owner},
+            {**self._document(JOBS, job), "lease_owner": owner})
+        return result.matched_count == 1
+
+    async def release_job(self, job_id: str, owner: str) -> None:
+        await self._db[JOBS].update_one(
+            {"_id": ObjectId(job_id), "lease_owner": owner},
+            {"$set": {"lease_expires_at": 0.0}})
 
     async def delete(self, collection: str, item_id: str) -> bool:
         oid = parse_object_id(item_id)
@@ -62,3 +114,61 @@ class MongoChatbotStore:
 
     async def count(self, collection: str, query: dict[str, Any]) -> int:
         return await self._db[collection].count_documents(query)
+
+    async def activity(self, chatbot_id: str) -> ChatbotActivity:
+        """Five commands whatever the traffic: conversations grouped by status and purchase
+        intent, those with a lead counted, the latest activity, the ids (messages carry their
+        conversation's id, not the bot's), then the messages grouped by role and the visitor's
+        messages grouped by intent. Plain ``$match`` + ``$group`` stages (see
+        ``adapters/mongo/analytics.py`` for what nx-27017 evaluates like MongoDB)."""
+        conversations = self._db[CONVERSATIONS]
+        messages = self._db["messages"]
+        mine = {"chatbot_id": chatbot_id}
+        by_status: dict[str, int] = {}
+        by_intent: dict[str, int] = {}
+        for row in await _rows(conversations, [
+            {"$match": mine},
+            {"$group": {"_id": {"$concat": ["$status", "|", "$purchase_intent"]},
+                        "count": {"$sum": 1}}},
+        ]):
+            status, _, intent = str(row["_id"]).partition("|")
+            by_status[status] = by_status.get(status, 0) + int(row["count"])
+            by_intent[intent] = by_intent.get(intent, 0) + int(row["count"])
+        if not by_status:
+            return ChatbotActivity()
+        with_lead = await conversations.count_documents(
+            {"$and": [mine, {"lead_id": {"$ne": None}}]})
+        latest = await conversations.find_one(
+            mine, projection={"last_active": 1}, sort=[("last_active", DESCENDING)])
+        ids = [str(row["_id"]) async for row in conversations.find(mine, {"_id": 1})]
+        in_bot = {"conversation_id": {"$in": ids}}
+        roles = {str(row["_id"]): int(row["count"]) for row in await _rows(messages, [
+            {"$match": in_bot}, {"$group": {"_id": "$role", "count": {"$sum": 1}}},
+        ])}
+        intents = [
+            IntentCount(str(row["_id"]), int(row["count"]), _float(row.get("sentiment")),
+                        _float(row.get("confidence")))
+            for row in await _rows(messages, [
+                {"$match": {"$and": [in_bot, {"role": "user"}]}},
+                {"$group": {"_id": "$analysis.intent", "count": {"$sum": 1},
+                            "sentiment": {"$avg": "$analysis.sentiment"},
+                            "confidence": {"$avg": "$analysis.confidence"}}},
+            ])
+            if row["_id"] is not None and row["count"]
+        ]
+        return ChatbotActivity(
+            conversations_by_status=by_status, conversations_by_purchase_intent=by_intent,
+            conversations_with_lead=with_lead, messages_by_role=roles,
+            visitor_intents=intents,
+            last_active=latest.get("last_active") if latest is not None else None,
+        )
+
+
+async def _rows(collection: AsyncCollection[Any], pipeline: list[dict[str, Any]]
+                ) -> list[dict[str, Any]]:
+    cursor = await collection.aggregate(pipeline)
+    return [row async for row in cursor]
+
+
+def _float(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
