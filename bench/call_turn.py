@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from bench._common import Figure, Section
 from bench.chat_turn import API_KEY, percentiles, server_process
 
 CONCURRENCY = 2  # calls in flight at once (the machine has two cores)
@@ -53,7 +54,8 @@ def line(label: str, samples: list[float]) -> str:
     return f"  {label:<48} n={len(samples):>4}  p50 {p50 * 1000:8.1f} ms  p99 {p99 * 1000:8.1f} ms"
 
 
-async def run(app_url: str, bare_url: str) -> Samples:
+async def run(app_url: str, bare_url: str, calls: int = CALLS,
+              budget: float = BUDGET_SECONDS) -> Samples:
     samples = Samples([], [], [])
     headers = {"X-API-Key": API_KEY}
     limits = httpx.Limits(max_connections=CONCURRENCY * 2)
@@ -66,7 +68,7 @@ async def run(app_url: str, bare_url: str) -> Samples:
         lead_id = lead.json()["id"]
         tts = await http.post("/api/voice/tts", json={"text": AUDIO_SENTENCE})
         audio = tts.json()["data"]["audio"]
-        deadline = time.monotonic() + BUDGET_SECONDS
+        deadline = time.monotonic() + budget
 
         async def one_call(record: bool) -> None:
             created = await http.post("/api/v1/voice/calls", json={"lead_id": lead_id})
@@ -100,28 +102,55 @@ async def run(app_url: str, bare_url: str) -> Samples:
                 queue.pop()
                 await one_call(True)
 
-        queue = list(range(CALLS))
+        queue = list(range(calls))
         await asyncio.gather(*(worker(queue) for _ in range(CONCURRENCY)))
     return samples
 
 
-def main() -> None:
+def measure(calls: int = CALLS, budget: float = BUDGET_SECONDS) -> Samples:
     from leadgraph.adapters.mongo.embedded import EmbeddedMongo
 
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="leadgraph-call-bench-") as tmp:
         data_dir = Path(tmp)
         with contextlib.ExitStack() as stack:
             database = stack.enter_context(EmbeddedMongo(data_dir / "nx"))
             app = stack.enter_context(server_process("app", database.url, data_dir))
             bare = stack.enter_context(server_process("bare", database.url, data_dir))
-            samples = asyncio.run(run(app.base_url, bare.base_url))
-    print(f"python {platform.python_version()} on {platform.machine()}, "
-          f"{CONCURRENCY} calls in flight, {samples.calls} measured calls "
-          f"(3 text turns + 1 audio turn each), local engines")
-    print(line("(a) bare Starlette POST (same bodies)", samples.bare))
-    print(line("(b) seed 002 respond, text turn (NLU+TTS)", samples.text))
-    print(line("(c) seed 002 respond, audio turn (STT+NLU+TTS)", samples.audio))
+            return asyncio.run(run(app.base_url, bare.base_url, calls, budget))
+
+
+def lines(samples: Samples) -> list[str]:
+    return [f"{CONCURRENCY} calls in flight, {samples.calls} measured calls "
+            f"(3 text turns + 1 audio turn each), local engines",
+            line("(a) bare Starlette POST (same bodies)", samples.bare),
+            line("(b) seed 002 respond, text turn (NLU+TTS)", samples.text),
+            line("(c) seed 002 respond, audio turn (STT+NLU+TTS)", samples.audio)]
+
+
+def collect(quick: bool = False) -> Section:
+    """For ``python -m bench``: call turn latency (text and audio) against a bare POST."""
+    started = time.monotonic()
+    samples = measure(4 if quick else 8, 20.0 if quick else 40.0)
+    section = Section("call turn (seed 002 POST /api/v1/voice/calls/{id}/respond)",
+                      lines(samples))
+    bare50, bare99 = percentiles(samples.bare)
+    for label, kind in (("text", samples.text), ("audio", samples.audio)):
+        p50, p99 = percentiles(kind)
+        section.figures += [
+            Figure(f"call turn, {label}, p50", p50 * 1000, "ms",
+                   "bare Starlette POST, same bodies, p50", bare50 * 1000, False),
+            Figure(f"call turn, {label}, p99", p99 * 1000, "ms",
+                   "bare Starlette POST, same bodies, p99", bare99 * 1000, False),
+        ]
+    section.seconds = time.monotonic() - started
+    return section
+
+
+def main() -> None:
+    started = time.monotonic()
+    samples = measure()
+    print(f"python {platform.python_version()} on {platform.machine()}")
+    print("\n".join(lines(samples)))
     print(f"total run time: {time.monotonic() - started:.1f} s")
 
 

@@ -47,6 +47,8 @@ from typing import Any
 
 import httpx
 
+from bench._common import Figure, Section
+
 API_KEY = "bench-bootstrap-key-0123456789abcdef"
 DB_NAME = "leadgraph_chat_bench"
 CONCURRENCY = 4  # sessions in flight at once
@@ -94,19 +96,11 @@ def bare_app() -> Any:
 
 
 def leadgraph_app(mongodb_url: str, data_dir: Path) -> Any:
+    from bench._common import app_settings
     from leadgraph.app import create_app
-    from leadgraph.settings import Settings
 
-    settings = Settings.model_validate({
-        "mongodb_url": mongodb_url,
-        "mongodb_db_name": DB_NAME,
-        "redis_url": None,
-        "api_key": API_KEY,
-        "secret_key": secrets.token_urlsafe(48),
-        "leadgraph_data_dir": data_dir,
-        "ai_provider": "local",
-    })
-    return create_app(settings)
+    return create_app(app_settings(mongodb_url, data_dir, DB_NAME, API_KEY,
+                                   secrets.token_urlsafe(48), ai_provider="local"))
 
 
 def serve(mode: str, port: int, mongodb_url: str, data_dir: Path) -> None:
@@ -190,7 +184,8 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-async def measure(label: str, base_url: str, prefix: str, check: bool) -> Result:
+async def measure(label: str, base_url: str, prefix: str, check: bool,
+                  sessions: int = SESSIONS) -> Result:
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30,
                                  headers={"X-API-Key": API_KEY}) as http:
@@ -222,7 +217,7 @@ async def measure(label: str, base_url: str, prefix: str, check: bool) -> Result
 
         warmup = iter(range(WARMUP_SESSIONS))
         await asyncio.gather(*(worker(warmup, False) for _ in range(CONCURRENCY)))
-        jobs = iter(range(WARMUP_SESSIONS, WARMUP_SESSIONS + SESSIONS))
+        jobs = iter(range(WARMUP_SESSIONS, WARMUP_SESSIONS + sessions))
         started = time.perf_counter()
         await asyncio.gather(*(worker(jobs, True) for _ in range(CONCURRENCY)))
         seconds = time.perf_counter() - started
@@ -293,7 +288,8 @@ def machine() -> list[str]:
 def report(bare: Result, chat: Result, compute: tuple[float, float, int],
            accuracy: tuple[float, int, dict[str, tuple[int, int]]]) -> str:
     lines = [
-        f"workload: {SESSIONS} sessions x {len(SCRIPT)} turns per endpoint after "
+        f"workload: {chat.requests // len(SCRIPT)} sessions x {len(SCRIPT)} turns per "
+        "endpoint after "
         f"{WARMUP_SESSIONS} warm-up sessions, {CONCURRENCY} sessions in flight, one uvicorn "
         "process per server, httpx.AsyncClient load generator",
         "",
@@ -321,24 +317,47 @@ def report(bare: Result, chat: Result, compute: tuple[float, float, int],
     return "\n".join(lines)
 
 
-def bench() -> None:
+def run(sessions: int = SESSIONS) -> tuple[Result, Result]:
     from leadgraph.adapters.mongo.embedded import EmbeddedMongo
 
-    header = machine()
-    started = time.monotonic()
-    compute = local_compute()
-    accuracy = classifier_accuracy()
     with tempfile.TemporaryDirectory(prefix="leadgraph-chat-bench-") as tmp:
         data_dir = Path(tmp)
         with contextlib.ExitStack() as stack:
             database = stack.enter_context(EmbeddedMongo(data_dir / "nx"))
             app = stack.enter_context(server_process("app", database.url, data_dir))
             bare = stack.enter_context(server_process("bare", database.url, data_dir))
-            bare_result = asyncio.run(
-                measure("(a) bare Starlette POST /api/chat", bare.base_url, "bare", False))
+            bare_result = asyncio.run(measure("(a) bare Starlette POST /api/chat",
+                                              bare.base_url, "bare", False, sessions))
             chat_result = asyncio.run(
                 measure("(b) seed 000 POST /api/chat, local assistant", app.base_url, "chat",
-                        True))
+                        True, sessions))
+    return bare_result, chat_result
+
+
+def collect(quick: bool = False) -> Section:
+    """For ``python -m bench``: chat turn latency against the bare endpoint."""
+    started = time.monotonic()
+    compute = local_compute()
+    accuracy = classifier_accuracy()
+    bare, chat = run(SESSIONS // 4 if quick else SESSIONS // 2)
+    section = Section("chat turn (seed 000 POST /api/chat, local assistant)",
+                      report(bare, chat, compute, accuracy).splitlines())
+    section.figures += [
+        Figure("chat turn p50", chat.p50_ms, "ms", "bare Starlette POST, same bodies, p50",
+               bare.p50_ms, False),
+        Figure("chat turn p99", chat.p99_ms, "ms", "bare Starlette POST, same bodies, p99",
+               bare.p99_ms, False),
+    ]
+    section.seconds = time.monotonic() - started
+    return section
+
+
+def bench() -> None:
+    header = machine()
+    started = time.monotonic()
+    compute = local_compute()
+    accuracy = classifier_accuracy()
+    bare_result, chat_result = run()
     print("\n".join(header))
     print(report(bare_result, chat_result, compute, accuracy))
     print(f"\ntotal run time: {time.monotonic() - started:.1f} s")

@@ -9,6 +9,7 @@ from beanie.odm.enums import SortDirection
 
 from leadgraph.adapters.mongo.documents import ApiKeyDocument, AuthSessionDocument, UserDocument
 from leadgraph.adapters.mongo.ids import parse_object_id, parse_object_ids
+from leadgraph.adapters.mongo.stored import from_stored
 from leadgraph.domain.pagination import Page, PageRequest
 from leadgraph.domain.users import ApiKey, ApiKeyTier, Role, User
 
@@ -42,7 +43,9 @@ class MongoUserRepository:
         oids = parse_object_ids(user_ids)
         if not oids:
             return []
-        return [to_user(d) for d in await UserDocument.find({"_id": {"$in": oids}}).to_list()]
+        # Raw documents (see ``stored``): the assignee loader of every lead page.
+        cursor = UserDocument.get_pymongo_collection().find({"_id": {"$in": oids}})
+        return [from_stored(User, document) for document in await cursor.to_list()]
 
     async def find_credentials(self, identifier: str) -> tuple[User, str] | None:
         key = "email" if "@" in identifier else "username"
