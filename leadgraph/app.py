@@ -16,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from leadgraph.metrics import PrometheusMetrics
+from leadgraph.limits import BodySizeLimit
+from leadgraph.metrics import PrometheusMetrics, ServiceMetrics
 from leadgraph.rest_compat import routes as rest_routes
+from leadgraph.rest_compat.openapi import build_document, docs_routes
 from leadgraph.runtime import open_runtime
 from leadgraph.schema import SchemaOptions, build_schema
 from leadgraph.schema.view import LeadGraphView
@@ -33,6 +35,11 @@ def schema_options(settings: Settings) -> SchemaOptions:
         max_aliases=settings.graphql_max_aliases,
         max_tokens=settings.graphql_max_tokens,
         cache_size=settings.graphql_cache_size,
+        max_directives=settings.graphql_max_directives,
+        max_fields=settings.graphql_max_fields,
+        max_batch_operations=settings.graphql_max_batch_operations,
+        max_cost=settings.graphql_max_cost,
+        default_list_size=settings.graphql_default_list_size,
     )
 
 
@@ -41,8 +48,13 @@ def create_app(
 ) -> Starlette:
     """The service. ``command_listeners`` (PyMongo monitoring) let tests count queries."""
     settings = settings or Settings()
-    schema = build_schema(schema_options(settings))
-    graphql = LeadGraphView(schema)
+    metrics = ServiceMetrics()  # this app's registry; also the observer handed to the runtime
+    schema = build_schema(schema_options(settings), observer=metrics)
+    graphql = LeadGraphView(
+        schema, init_timeout_seconds=settings.graphql_ws_init_timeout_seconds,
+        max_subscriptions=settings.graphql_ws_max_subscriptions,
+        safelist=settings.graphql_safelist,
+    )
     sdl = schema.as_str() + "\n"
 
     async def schema_sdl(request: Request) -> Response:
@@ -50,7 +62,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(settings, command_listeners) as runtime:
+        async with open_runtime(settings, command_listeners, observer=metrics) as runtime:
             app.state.runtime = runtime
             app.state.use_cases = runtime.use_cases
             yield
@@ -62,6 +74,11 @@ def create_app(
         Route("/graphql/schema.graphql", schema_sdl, methods=["GET"]),
         *rest_routes(),
     ]
+    # OpenAPI 3.1 of every route above, built once; /api/docs.json, /api/docs and /docs.
+    routes += docs_routes(build_document(routes))
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(PrometheusMetrics)  # its own CollectorRegistry, per app
+    # 413 in the caller's format; see leadgraph.limits (WebSocket frames: uvicorn's ws_max_size).
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes,
+                       max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(PrometheusMetrics, metrics=metrics)
     return app

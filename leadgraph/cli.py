@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -60,6 +61,7 @@ def serve(
         uvicorn.run(
             "leadgraph.app:create_app", factory=True, host=host, port=port, workers=workers,
             log_level=log_level, ws="websockets-sansio", proxy_headers=True,
+            ws_max_size=settings.ws_max_message_bytes,  # larger frames: close 1009
         )
     finally:
         if embedded is not None:
@@ -172,3 +174,59 @@ def leads_import(
     if job.status is ImportStatus.FAILED:
         typer.echo(f"error: {job.message}", err=True)
         raise typer.Exit(1)
+
+
+graphql_app = typer.Typer(help="GraphQL: persisted operations (safelist).", no_args_is_help=True)
+app.add_typer(graphql_app, name="graphql")
+
+
+@graphql_app.command("register-operations")
+def graphql_register_operations(
+    file: Annotated[Path, typer.Argument(
+        exists=True, dir_okay=False, readable=True,
+        help="A .graphql file of named operations (each with the fragments it uses becomes "
+             "one document), or a JSON manifest: Apollo's persisted query manifest or a "
+             "{sha256: query} map.")],
+) -> None:
+    """Register operations for GRAPHQL_SAFELIST=1 (idempotent: known ones are kept)."""
+    from leadgraph.app import schema_options
+    from leadgraph.domain.errors import ValidationFailed
+    from leadgraph.domain.persisted_queries import operations_from_manifest
+    from leadgraph.schema import build_schema
+    from leadgraph.schema.persisted import check_against_schema, operations_from_document
+
+    settings = Settings()
+    schema = build_schema(schema_options(settings))._schema
+    try:
+        text = file.read_text(encoding="utf-8")
+        if file.suffix.lower() not in (".graphql", ".gql") and _looks_like_json(text):
+            operations = operations_from_manifest(text)
+            for operation in operations:
+                check_against_schema(operation.body, schema, operation.name or operation.hash)
+        else:
+            operations = operations_from_document(text, schema)
+    except (ValidationFailed, UnicodeDecodeError) as exc:
+        message = exc.message if isinstance(exc, ValidationFailed) else str(exc)
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(1) from None
+
+    async def action(runtime: Runtime) -> list[str]:
+        persisted = runtime.use_cases.persisted_queries
+        assert persisted is not None
+        outcome = await persisted.register(CLI_PRINCIPAL, operations)
+        lines = [f"{'registered' if new else 'already registered'} {op.hash} "
+                 f"{op.type or 'operation'} {op.name or '(unnamed)'}" for op, new in outcome]
+        added = sum(1 for _, new in outcome if new)
+        lines.append(f"{added} registered, {len(outcome) - added} already registered")
+        return lines
+
+    for line in _with_runtime(action):
+        typer.echo(line)
+
+
+def _looks_like_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

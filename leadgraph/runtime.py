@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -33,11 +36,13 @@ from leadgraph.adapters.mongo.conversations import (
     MongoMessageRepository,
 )
 from leadgraph.adapters.mongo.embedded import EmbeddedMongo
+from leadgraph.adapters.mongo.idempotency import MongoIdempotencyStore
 from leadgraph.adapters.mongo.imports import MongoImportJobRepository, MongoLeadBulkStore
 from leadgraph.adapters.mongo.integrations import MongoIntegrationStore
 from leadgraph.adapters.mongo.leads import MongoLeadRepository
 from leadgraph.adapters.mongo.merges import MongoMergeRepository
 from leadgraph.adapters.mongo.mfa import MongoMfaStore
+from leadgraph.adapters.mongo.operations import MongoOperationRegistry
 from leadgraph.adapters.mongo.scores import MongoScoreHistoryRepository
 from leadgraph.adapters.mongo.users import (
     MongoApiKeyRepository,
@@ -45,10 +50,13 @@ from leadgraph.adapters.mongo.users import (
     MongoUserRepository,
 )
 from leadgraph.adapters.outbound import HttpxSender, SmtpConfig, SmtpMailer
+from leadgraph.adapters.persisted_queries import InProcessQueryCache, RedisQueryCache
+from leadgraph.adapters.ratelimit import LimitsCounter
 from leadgraph.adapters.security.passwords import Argon2PasswordHasher
 from leadgraph.adapters.security.tokens import JwtTokenCodec
 from leadgraph.adapters.voice import open_voice
 from leadgraph.domain.assistant.engine import LocalAssistant
+from leadgraph.domain.ports import ServiceObserver
 from leadgraph.resolvers.activities import ActivityUseCases
 from leadgraph.resolvers.analytics import AnalyticsUseCases
 from leadgraph.resolvers.auth import AuthPolicy, AuthUseCases
@@ -56,11 +64,14 @@ from leadgraph.resolvers.calls import CallUseCases
 from leadgraph.resolvers.chatbots import ChatbotUseCases
 from leadgraph.resolvers.conversations import ConversationUseCases
 from leadgraph.resolvers.health import HealthUseCases
+from leadgraph.resolvers.idempotency import IdempotencyUseCases
 from leadgraph.resolvers.imports import ImportUseCases
 from leadgraph.resolvers.integrations import IntegrationConfig, IntegrationUseCases
 from leadgraph.resolvers.leads import LeadUseCases
 from leadgraph.resolvers.merges import MergeUseCases
 from leadgraph.resolvers.mfa import MfaUseCases
+from leadgraph.resolvers.persisted_queries import PersistedQueryUseCases
+from leadgraph.resolvers.ratelimits import RateLimits
 from leadgraph.resolvers.registry import UseCases
 from leadgraph.resolvers.scores import ScoreUseCases
 from leadgraph.resolvers.sockets import SocketQuota
@@ -80,8 +91,10 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_assistant(settings: Settings) -> AsyncIterator[LocalAssistant | OpenAIAssistant]:
-    """The local engine, or OpenAI (falling back to local) when configured."""
+async def open_assistant(
+    settings: Settings, observer: ServiceObserver | None = None
+) -> AsyncIterator[LocalAssistant | OpenAIAssistant]:
+    """The local engine, or OpenAI (falling back to local, reported to ``observer``)."""
     local = LocalAssistant()
     if settings.ai_provider.lower() != "openai" or settings.openai_api_key is None:
         yield local
@@ -92,16 +105,19 @@ async def open_assistant(settings: Settings) -> AsyncIterator[LocalAssistant | O
     )
     try:
         yield OpenAIAssistant(client, settings.ai_model, local,
-                              timeout_seconds=settings.openai_timeout_seconds)
+                              timeout_seconds=settings.openai_timeout_seconds,
+                              observer=observer)
     finally:
         await client.close()
 
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, command_listeners: Sequence[CommandListener] = ()
+    settings: Settings, command_listeners: Sequence[CommandListener] = (),
+    observer: ServiceObserver | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Open every resource the service needs; ``command_listeners`` watch MongoDB traffic."""
+    """Open every resource the service needs; ``command_listeners`` watch MongoDB traffic,
+    ``observer`` (the app's metrics) hears assistant fallbacks and delivery outcomes."""
     async with AsyncExitStack() as stack:
         mongodb_url = settings.mongodb_url or EmbeddedMongo.running_url(
             settings.leadgraph_data_dir
@@ -112,7 +128,9 @@ async def open_runtime(
             stack.push_async_callback(embedded.astop)
 
         database = MongoDatabase(
-            mongodb_url, settings.mongodb_db_name, command_listeners=command_listeners
+            mongodb_url, settings.mongodb_db_name, command_listeners=command_listeners,
+            server_selection_timeout_ms=settings.mongodb_server_selection_timeout_ms,
+            connect_timeout_ms=settings.mongodb_connect_timeout_ms,
         )
         stack.push_async_callback(database.close)
         await database.connect()
@@ -152,7 +170,7 @@ async def open_runtime(
             locks = redis_locks
         else:
             locks = InProcessLocks()
-        assistant = await stack.enter_async_context(open_assistant(settings))
+        assistant = await stack.enter_async_context(open_assistant(settings, observer))
 
         probes = {"mongodb": database, "broker": broker}
         lead_repository = MongoLeadRepository()
@@ -176,7 +194,10 @@ async def open_runtime(
         )
         stack.push_async_callback(imports.aclose)  # runs before the database closes
         chatbots = ChatbotUseCases(
-            MongoChatbotStore(database.client[database.db_name]), clock, assistant, broker
+            MongoChatbotStore(database.client[database.db_name]), clock, assistant, broker,
+            owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            lease_seconds=settings.training_lease_seconds,
+            max_attempts=settings.training_max_attempts,
         )
         await chatbots.start()
         stack.push_async_callback(chatbots.stop)  # runs before the database closes
@@ -196,7 +217,7 @@ async def open_runtime(
             ),
             auth=auth,
             users=UserUseCases(users, auth),
-            health=HealthUseCases(probes, clock, __version__),
+            health=HealthUseCases(probes, clock, __version__, optional=["broker"]),
             sockets=SocketQuota(per_user=10),
             imports=imports,
             analytics=AnalyticsUseCases(MongoAnalyticsRepository(), clock),
@@ -207,13 +228,59 @@ async def open_runtime(
             ),
             voice=voice,
         )
-        use_cases = await open_integrations(stack, settings, database, broker, use_cases)
+        use_cases = await open_integrations(stack, settings, database, broker, use_cases,
+                                            assistant_engine=assistant.name, observer=observer)
+        use_cases = await open_protection(stack, settings, database, clock, use_cases)
+        use_cases = open_rate_limits(stack, settings, clock, use_cases)
         yield Runtime(settings=settings, use_cases=use_cases, database=database, broker=broker)
+
+
+def open_rate_limits(
+    stack: AsyncExitStack, settings: Settings, clock: SystemClock, use_cases: UseCases
+) -> UseCases:
+    """Rate-limit counters: in Redis when configured (shared by every replica), else here."""
+    counter = (
+        LimitsCounter.on_redis(settings.redis_url, settings.redis_channel_prefix)
+        if settings.redis_url else LimitsCounter.in_memory()
+    )
+    stack.push_async_callback(counter.aclose)
+    limits = RateLimits(counter, clock, multiplier=settings.rate_limit_multiplier,
+                        enabled=settings.rate_limits_enabled)
+    return dataclasses.replace(use_cases, rate_limits=limits)
+
+
+async def open_protection(
+    stack: AsyncExitStack, settings: Settings, database: MongoDatabase, clock: SystemClock,
+    use_cases: UseCases,
+) -> UseCases:
+    """Idempotency keys and persisted GraphQL operations (durable parts in MongoDB; the APQ
+    text cache in Redis when configured, so replicas share it)."""
+    db = database.client[database.db_name]
+    keys = MongoIdempotencyStore(db)
+    await keys.ensure_indexes()
+    cache: InProcessQueryCache | RedisQueryCache
+    if settings.redis_url:
+        cache = RedisQueryCache(settings.redis_url, settings.redis_channel_prefix,
+                                settings.graphql_apq_ttl_seconds)
+        stack.push_async_callback(cache.close)
+    else:
+        cache = InProcessQueryCache(settings.graphql_apq_cache_size)
+    return dataclasses.replace(
+        use_cases,
+        idempotency=IdempotencyUseCases(
+            keys, clock, ttl_seconds=settings.idempotency_ttl_seconds,
+            lease_seconds=settings.idempotency_lease_seconds,
+        ),
+        persisted_queries=PersistedQueryUseCases(
+            cache, MongoOperationRegistry(db), clock, safelist=settings.graphql_safelist,
+        ),
+    )
 
 
 async def open_integrations(
     stack: AsyncExitStack, settings: Settings, database: MongoDatabase,
-    broker: InMemoryBroker | RedisBroker, use_cases: UseCases,
+    broker: InMemoryBroker | RedisBroker, use_cases: UseCases, *, assistant_engine: str = "local",
+    observer: ServiceObserver | None = None,
 ) -> UseCases:
     """Webhook outbox, channel inbound queue and email alerts; stopped before the DB closes."""
     sender = HttpxSender(settings.webhook_timeout_seconds)
@@ -225,7 +292,9 @@ async def open_integrations(
             username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password
             else None,
-            sender=settings.smtp_from,
+            sender=settings.smtp_from, tls_verify=settings.smtp_tls_verify,
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+            allow_plaintext_login=settings.smtp_allow_plaintext_login,
         ))
     secret = settings.whatsapp_access_token
     instagram = settings.instagram_access_token
@@ -248,8 +317,11 @@ async def open_integrations(
             whatsapp_app_secret=_secret(settings.whatsapp_app_secret),
             instagram_verify_token=_secret(settings.instagram_webhook_verify_token),
             instagram_app_secret=_secret(settings.instagram_app_secret),
+            inbound_lease_seconds=settings.channel_inbound_lease_seconds,
+            inbound_max_attempts=settings.channel_inbound_max_attempts,
+            assistant_engine=assistant_engine,
         ),
-        mailer,
+        mailer, observer=observer,
     )
     await integrations.start()
     stack.push_async_callback(integrations.stop)

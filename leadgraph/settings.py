@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # Storage and pub/sub. Unset MONGODB_URL -> embedded nx-27017; unset REDIS_URL -> in-process.
     mongodb_url: str | None = None
     mongodb_db_name: str = "leadgraph"
+    # Fail fast when MongoDB is unreachable (PyMongo waits 30 s by default): requests answer
+    # 503 within about this long, and readiness turns red (see README "Production / scale-out").
+    mongodb_server_selection_timeout_ms: int = Field(default=2000, ge=100)
+    mongodb_connect_timeout_ms: int = Field(default=5000, ge=100)
     redis_url: str | None = None
     redis_channel_prefix: str = "leadgraph"
 
@@ -81,6 +85,14 @@ class Settings(BaseSettings):
     webhook_disable_after_failures: int = Field(default=10, ge=1)
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_secret_overlap_seconds: float = Field(default=24 * 3600, ge=0)
+    # Inbound WhatsApp/Instagram messages: how long one worker holds a message (a worker
+    # that dies mid-turn leaves it to be resumed after this), and how often it is tried.
+    channel_inbound_lease_seconds: float = Field(default=120.0, gt=0)
+    channel_inbound_max_attempts: int = Field(default=5, ge=1)
+    # Chatbot training jobs: a replica holds a job by a lease it renews while training; a
+    # job whose replica died is taken over once the lease expires, at most this many times.
+    training_lease_seconds: float = Field(default=30.0, ge=0.3)
+    training_max_attempts: int = Field(default=3, ge=1)
 
     # Email alerts.
     smtp_server: str | None = None
@@ -89,6 +101,12 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     notification_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
     smtp_from: str = "leadgraph@localhost"
+    # STARTTLS certificates are verified (system CAs, or SMTP_CA_FILE); SMTP_TLS_VERIFY=false
+    # only for a server with a self-signed certificate you cannot add to a CA file.
+    smtp_tls_verify: bool = True
+    smtp_ca_file: Path | None = None
+    # A configured login is never sent unencrypted unless this says so (a loopback relay).
+    smtp_allow_plaintext_login: bool = False
 
     # GraphQL hardening.
     graphql_introspection: bool = True
@@ -96,6 +114,36 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
     graphql_cache_size: int = 256
+    # Persisted queries (leadgraph.resolvers.persisted_queries): APQ texts are cached in Redis
+    # (REDIS_URL) for the TTL, else in a per-process LRU; GRAPHQL_SAFELIST=1 runs only
+    # operations registered with `leadgraph graphql register-operations`.
+    graphql_safelist: bool = False
+    graphql_apq_cache_size: int = Field(default=1000, ge=1)
+    graphql_apq_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+
+    # Idempotency-Key (leadgraph.resolvers.idempotency): keys expire after the TTL; a claim
+    # whose request never finished (a crashed replica) is free again after the lease.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    idempotency_lease_seconds: float = Field(default=60.0, gt=0)
+    graphql_max_directives: int = Field(default=50, ge=1)
+    # Field selections per operation, fragments expanded (duplicates count): graphql-core's
+    # overlap check recurses once per duplicate and gives up near 800 of them.
+    graphql_max_fields: int = Field(default=500, ge=1)
+    graphql_max_batch_operations: int = Field(default=10, ge=0)  # 0 turns batching off
+    graphql_ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    graphql_ws_max_subscriptions: int = Field(default=50, ge=1)
+
+    # Transport limits (HTTP 413 / WebSocket close 1009); see README "Security".
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)  # multipart/form-data
+    ws_max_message_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Rate limits and GraphQL query cost (README "Rate limits and query cost"). The rules
+    # themselves are in leadgraph/domain/ratelimits.py; the multiplier scales all of them.
+    rate_limits_enabled: bool = True
+    rate_limit_multiplier: float = Field(default=1.0, gt=0)
+    graphql_max_cost: int = Field(default=10_000, ge=1)  # per operation, refused beforehand
+    graphql_default_list_size: int = Field(default=20, ge=1)  # a list with no first/limit
 
     @field_validator("notification_emails", mode="before")
     @classmethod

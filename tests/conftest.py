@@ -62,6 +62,9 @@ def make_settings(
         "api_key": API_KEY,
         "secret_key": SECRET,
         "leadgraph_data_dir": data_dir,
+        # The suite makes thousands of requests with one key from one IP: seed limits x1000.
+        # tests/test_rate_limits.py starts its own servers with small limits.
+        "rate_limit_multiplier": 1000,
         **overrides,
     }
     return Settings.model_validate(values)
@@ -72,7 +75,8 @@ async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
     """Run the real app under uvicorn on a free loopback port, in this event loop."""
     commands = CommandCounter()
     app = create_app(settings, command_listeners=[commands])
-    async with run_uvicorn(app, ws="websockets-sansio", lifespan="on") as base_url:
+    async with run_uvicorn(app, ws="websockets-sansio", lifespan="on",
+                           ws_max_size=settings.ws_max_message_bytes) as base_url:
         live = LiveServer(base_url, app, commands, settings.mongodb_db_name)
         live.baseline_subscribers = {
             channel: live.runtime.broker.subscriber_count(channel)

@@ -29,7 +29,8 @@ GRAPHQL_WS = "graphql-transport-ws"
 _NOT_DATA = frozenset({"hello", "ismaster", "isMaster", "ping", "endSessions", "buildinfo",
                        "buildInfo"})
 # Polled by background workers (webhook deliveries, inbound channel messages).
-_BACKGROUND_COLLECTIONS = frozenset({"webhooks", "webhook_deliveries", "channel_inbound"})
+_BACKGROUND_COLLECTIONS = frozenset({"webhooks", "webhook_deliveries", "channel_inbound",
+                                     "channel_messages"})
 
 
 class CommandCounter(monitoring.CommandListener):
@@ -99,6 +100,14 @@ class LiveServer:
         database = self.runtime.database.client[self.db_name]
         for name in await database.list_collection_names():
             await database[name].delete_many({})
+
+
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL answer without ``extensions.cost``, which every HTTP answer carries
+    (tests/test_rate_limits.py checks it), for tests that compare whole answers."""
+    extensions = {k: v for k, v in body.get("extensions", {}).items() if k != "cost"}
+    rest = {k: v for k, v in body.items() if k != "extensions"}
+    return rest | ({"extensions": extensions} if extensions else {})
 
 
 async def gql(
@@ -175,7 +184,8 @@ async def wait_for_subscribers(server: LiveServer, channel: str, count: int = 1)
 
 @contextlib.asynccontextmanager
 async def run_uvicorn(
-    app: ASGIApp, *, lifespan: str = "off", ws: str = "auto"
+    app: ASGIApp, *, lifespan: str = "off", ws: str = "auto",
+    ws_max_size: int = 16 * 1024 * 1024,
 ) -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port in this event loop; yields its URL.
 
@@ -184,7 +194,7 @@ async def run_uvicorn(
     """
     port = free_loopback_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan=lifespan, ws=ws)
+                            lifespan=lifespan, ws=ws, ws_max_size=ws_max_size)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(500):

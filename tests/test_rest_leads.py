@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import API_KEY, LiveServer, gql
+from tests.support import API_KEY, LiveServer, gql, without_cost
 
 # -- the documented shapes -----------------------------------------------------------------
 
@@ -571,7 +571,9 @@ async def test_seed002_put_changes_only_the_fields_sent(client: httpx.AsyncClien
     updated_after = (await graphql_get(client, before["id"]))["updatedAt"]
     assert parse_ts(updated_after) > parse_ts(updated_before)
     assert parse_ts(after["updated_at"]) >= parse_ts(before["updated_at"])
-    assert await seed002_get(client, before["id"]) == after
+    # The status change rescores the lead in the background, so only the score may have
+    # moved since the PUT answered (how soon depends on timing, not on the rules).
+    assert {**await seed002_get(client, before["id"]), "score": None} == {**after, "score": None}
 
     # Re-sending identical values is not a change: updated_at stays.
     again = await client.put(f"/api/v1/leads/{before['id']}", json={"status": "qualified"})
@@ -585,7 +587,8 @@ async def test_seed002_put_changes_only_the_fields_sent(client: httpx.AsyncClien
     assert body_of(cleared)["company"] == "Acme Corp"
     empty = await client.put(f"/api/v1/leads/{before['id']}", json={})
     assert empty.status_code == 200, empty.text
-    assert body_of(empty) == body_of(cleared)
+    # (The cleared title rescores the lead in the background; compare all but the score.)
+    assert {**body_of(empty), "score": None} == {**body_of(cleared), "score": None}
 
 
 async def test_seed002_delete_then_every_reader_says_404(client: httpx.AsyncClient) -> None:
@@ -850,4 +853,4 @@ async def test_post_graphql_answers_without_redirect(client: httpx.AsyncClient) 
         )
         assert response.status_code == 200, response.text
         assert "location" not in response.headers
-        assert response.json() == {"data": {"__typename": "Query"}}
+        assert without_cost(response.json()) == {"data": {"__typename": "Query"}}

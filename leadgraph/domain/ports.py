@@ -32,10 +32,12 @@ from leadgraph.domain.conversations import (
     MessageStats,
 )
 from leadgraph.domain.events import DomainEvent
+from leadgraph.domain.idempotency import IdempotencyRecord
 from leadgraph.domain.imports import ImportJob
 from leadgraph.domain.leads import Lead, LeadFields, LeadFilter, LeadOrder, LeadScore
 from leadgraph.domain.merges import MergeRecord
 from leadgraph.domain.pagination import Page, PageRequest, Window
+from leadgraph.domain.persisted_queries import PersistedOperation
 from leadgraph.domain.scoring import ScoreHistoryEntry
 from leadgraph.domain.users import ApiKey, ApiKeyTier, Role, User
 
@@ -129,8 +131,12 @@ class EventSubscription(Protocol):
 class EventBroker(Protocol):
     """Publish/subscribe of domain events, in-process or across replicas."""
 
-    async def publish(self, event: DomainEvent) -> None: ...
-    def subscribe(self, channel: str) -> EventSubscription: ...
+    async def publish(self, event: DomainEvent) -> None:
+        """Never fails because the broker is down: undeliverable events are queued."""
+        ...
+    def subscribe(self, channel: str, *, resync: bool = False) -> EventSubscription:
+        """With ``resync``, a ``STREAM_RESYNC`` event follows any gap in delivery."""
+        ...
     async def ping(self) -> bool: ...
 
 
@@ -146,6 +152,9 @@ class ConversationRepository(Protocol):
         self, external_id: str, channel: Channel | None = None
     ) -> Conversation | None: ...
     async def for_leads(self, lead_ids: Sequence[str]) -> list[Conversation]: ...
+    async def ids_for_leads(self, lead_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """``(conversation id, lead id)`` of every conversation of these leads."""
+        ...
     async def reassign_lead(self, from_lead_id: str, to_lead_id: str) -> list[str]: ...
     async def set_lead(self, conversation_ids: Sequence[str], lead_id: str) -> None: ...
     async def reserve_seq(self, conversation_id: str) -> int:
@@ -167,8 +176,15 @@ class MessageRepository(Protocol):
         self, conversation_id: str, after_seq: int, limit: int
     ) -> list[Message]: ...
     async def for_conversations(self, conversation_ids: Sequence[str]) -> list[Message]: ...
+    async def latest_of(self, conversation_ids: Sequence[str]) -> list[Message]:
+        """The newest message of each conversation that has one, in one round trip."""
+        ...
     async def stats_for(self, conversation_ids: Sequence[str]) -> MessageStats: ...
     async def delete_for(self, conversation_id: str) -> None: ...
+    async def find_by_external_id(
+        self, conversation_id: str, external_id: str
+    ) -> Message | None: ...
+    async def find_reply(self, conversation_id: str, message_id: str) -> Message | None: ...
 
 
 class ConversationLock(Protocol):
@@ -247,3 +263,71 @@ class AnalyticsRepository(Protocol):
     async def conversations(
         self, window: DateRange, timeframe: Timeframe
     ) -> ConversationCounts: ...
+
+
+class PersistedQueryCache(Protocol):
+    """APQ texts by SHA-256: Redis (shared by replicas, with a TTL) or a bounded in-process
+    LRU. A cache: an entry may vanish, and the client then resends the text."""
+
+    async def get(self, digest: str) -> str | None: ...
+    async def put(self, digest: str, text: str) -> None: ...
+
+
+class OperationRegistry(Protocol):
+    """The safelist: registered operations by SHA-256, durable and shared by replicas."""
+
+    async def get(self, digest: str) -> PersistedOperation | None: ...
+    async def register(self, operation: PersistedOperation, now: datetime) -> bool:
+        """Store once; False if that hash was already registered."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency records by (scope, key), durable and shared by replicas, expiring."""
+
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Insert ``record`` (in flight) unless the key exists; returns the existing one."""
+        ...
+    async def take_over(self, record: IdempotencyRecord, previous_claim: str) -> bool:
+        """Replace an expired or abandoned record, only if ``previous_claim`` still holds it."""
+        ...
+    async def complete(self, record: IdempotencyRecord) -> None:
+        """Store the response on the record this request claimed."""
+        ...
+    async def release(self, scope: str, key: str, claim: str) -> None:
+        """Forget an in-flight claim (the request failed), so the key can be used again."""
+        ...
+
+
+class ServiceObserver(Protocol):
+    """Operational events worth counting. ``leadgraph.metrics.ServiceMetrics`` implements it
+    (one per app, handed in by the composition root); ``NullObserver`` when nobody counts.
+    Calls must be cheap and never raise: they sit on hot paths."""
+
+    def assistant_fallback(self, engine: str, reason: str) -> None:
+        """``engine`` failed (``reason``: the error's type) and the local engine answered."""
+        ...
+    def webhook_delivery(self, kind: str, outcome: str) -> None:
+        """One outbound attempt settled: ``delivered``, ``retry``, ``failed`` or
+        ``cancelled``; ``kind`` is ``webhook``, ``whatsapp``, ``instagram`` or ``email``."""
+        ...
+    def subscription_started(self, field: str) -> None:
+        """A GraphQL subscription (root ``field``) began streaming."""
+        ...
+    def subscription_ended(self, field: str) -> None: ...
+
+
+class NullObserver:
+    """Counts nothing (CLI commands, tests of other things)."""
+
+    def assistant_fallback(self, engine: str, reason: str) -> None:
+        return None
+
+    def webhook_delivery(self, kind: str, outcome: str) -> None:
+        return None
+
+    def subscription_started(self, field: str) -> None:
+        return None
+
+    def subscription_ended(self, field: str) -> None:
+        return None

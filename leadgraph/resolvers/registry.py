@@ -11,11 +11,14 @@ from leadgraph.resolvers.calls import CallUseCases
 from leadgraph.resolvers.chatbots import ChatbotUseCases
 from leadgraph.resolvers.conversations import ConversationUseCases
 from leadgraph.resolvers.health import HealthUseCases
+from leadgraph.resolvers.idempotency import IdempotencyUseCases
 from leadgraph.resolvers.imports import ImportUseCases
 from leadgraph.resolvers.integrations import IntegrationUseCases
 from leadgraph.resolvers.leads import LeadUseCases
 from leadgraph.resolvers.merges import MergeUseCases
 from leadgraph.resolvers.mfa import MfaUseCases
+from leadgraph.resolvers.persisted_queries import PersistedQueryUseCases
+from leadgraph.resolvers.ratelimits import RateLimits
 from leadgraph.resolvers.scores import ScoreUseCases
 from leadgraph.resolvers.sockets import SocketQuota
 from leadgraph.resolvers.users import UserUseCases
@@ -40,3 +43,6 @@ class UseCases:
     integrations: IntegrationUseCases | None = None
     chatbots: ChatbotUseCases | None = None
     mfa: MfaUseCases | None = None
+    idempotency: IdempotencyUseCases | None = None
+    persisted_queries: PersistedQueryUseCases | None = None
+    rate_limits: RateLimits | None = None  # None: no limits (e.g. a CLI command)

@@ -23,11 +23,19 @@ from leadgraph.domain.errors import (
     FieldProblem,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
+    RateLimited,
     ServiceUnavailable,
     Unauthenticated,
     ValidationFailed,
+    unavailable_for,
 )
+from leadgraph.domain.idempotency import IdempotencyKeyReused
+from leadgraph.domain.mfa import MfaRequired
+from leadgraph.domain.ratelimits import Quota
 from leadgraph.domain.users import Principal
+from leadgraph.http_idempotency import run_idempotently, wants_idempotency
+from leadgraph.limits import BODY_LIMIT_SCOPE_KEY, declared_too_large
 from leadgraph.resolvers.auth import Credentials
 from leadgraph.resolvers.registry import UseCases
 
@@ -63,6 +71,10 @@ def problem_for(exc: Exception, validation_status: int) -> Problem:
         return Problem(validation_status, "validation_error", exc.message, exc.problems)
     if isinstance(exc, NotFound):
         return Problem(404, "not_found", exc.message)
+    if isinstance(exc, IdempotencyKeyReused):  # same Idempotency-Key, different request
+        return Problem(422, "idempotency_key_reused", exc.message)
+    if isinstance(exc, MfaRequired):  # before Unauthenticated, its base
+        return Problem(401, "mfa_required", exc.message, [FieldProblem("code", "mfa_required")])
     if isinstance(exc, Unauthenticated):
         return Problem(401, "unauthorized", exc.message)
     if isinstance(exc, Forbidden):
@@ -71,6 +83,10 @@ def problem_for(exc: Exception, validation_status: int) -> Problem:
         return Problem(409, "conflict", exc.message)
     if isinstance(exc, ServiceUnavailable):
         return Problem(503, "service_unavailable", exc.message)
+    if isinstance(exc, PayloadTooLarge):
+        return Problem(413, "payload_too_large", exc.message)
+    if isinstance(exc, RateLimited):
+        return Problem(429, "rate_limited", exc.message)
     return Problem(500, "internal_error", "Internal server error")
 
 
@@ -106,16 +122,27 @@ class Call:
         return self.request.path_params
 
     async def json_object(self) -> dict[str, Any]:
-        """The body as a JSON object; anything else is a 400 naming the problem."""
+        """The body as a JSON object; anything else is a 400 naming the problem.
+
+        The size limit is enforced while the body streams in (``leadgraph.limits``); this
+        check only covers an app mounted without that middleware.
+        """
         raw = await self.request.body()
-        if len(raw) > MAX_JSON_BODY:
-            raise BadRequest("Request body too large")
+        limit: int = self.request.scope.get(BODY_LIMIT_SCOPE_KEY, MAX_JSON_BODY)
+        if len(raw) > limit:
+            raise PayloadTooLarge(limit)
         if not raw.strip():
             raise BadRequest("Request body must be a JSON object")
+        if not _is_json(self.request.headers.get("content-type")):
+            # As FastAPI does: a form or text/plain POST (which a page may send cross-site
+            # without a CORS preflight) is not read as JSON, whatever it contains.
+            raise BadRequest("Request body must be JSON sent as Content-Type: application/json")
         try:
             body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadRequest(f"Malformed JSON: {exc}") from None
+        except RecursionError:
+            raise BadRequest("Malformed JSON: nested too deeply") from None
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
         return body
@@ -146,35 +173,106 @@ class Call:
         return value if value else None
 
 
+def _is_json(content_type: str | None) -> bool:
+    """No Content-Type (curl, old clients), ``application/json`` or ``application/*+json``."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json"))
+
+
 Handler = Callable[[Call], Awaitable[Response]]
 
 
 def endpoint(
-    dialect: Dialect, handler: Handler, *, public: bool = False
+    dialect: Dialect, handler: Handler, *, public: bool = False, idempotent: bool | None = None
 ) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a handler: authenticate, run, and render any failure in the dialect's envelope."""
+    """Wrap a handler: authenticate, run, and render any failure in the dialect's envelope.
+
+    Mutating requests with an ``Idempotency-Key`` header run once per key (see
+    ``leadgraph.http_idempotency``); ``idempotent`` defaults to off for public routes (login,
+    Meta's webhooks), where there is no caller to scope a key to.
+    """
+    keyed = not public if idempotent is None else idempotent
+
+    async def respond(call: Call) -> Response:
+        try:
+            return await handler(call)
+        except DomainError as exc:  # a 4xx is an answer too: stored and replayed
+            return dialect.error_response(problem_for(exc, dialect.validation_status))
 
     async def run(request: Request) -> Response:
+        meter = RateMeter(request, dialect.name, public=public)
+        response = await serve(request, meter)
+        meter.stamp(response)
+        return response
+
+    async def serve(request: Request, meter: RateMeter) -> Response:
         use_cases: UseCases = request.app.state.use_cases
         try:
+            if (too_large := declared_too_large(request.scope)) is not None:
+                raise too_large
             principal = None
             credentials = Credentials.from_headers(request.headers)
             if not public:
-                principal = await use_cases.auth.authenticate(credentials)
+                try:
+                    principal = await use_cases.auth.authenticate(credentials)
+                except Unauthenticated:
+                    await meter.charge(use_cases, None)  # bad credentials count per IP
+                    raise
             elif credentials.present:
                 # Public routes ignore stale credentials rather than refuse a login.
                 with suppress(Unauthenticated):
                     principal = await use_cases.auth.authenticate(credentials)
-            return await handler(Call(request, use_cases, principal))
+            await meter.charge(use_cases, principal)
+            call = Call(request, use_cases, principal)
+            if keyed and principal is not None and use_cases.idempotency is not None \
+                    and wants_idempotency(request, principal):
+                return await run_idempotently(use_cases.idempotency, principal, request,
+                                              lambda: respond(call))
+            return await handler(call)
         except DomainError as exc:
             return dialect.error_response(problem_for(exc, dialect.validation_status))
-        except Exception:
+        except Exception as exc:
+            if (outage := unavailable_for(exc)) is not None:  # e.g. MongoDB unreachable
+                log.warning("%s %s: dependency unavailable: %s", request.method,
+                            request.url.path, exc)
+                return dialect.error_response(problem_for(outage, dialect.validation_status))
             log.exception("unhandled error in %s %s", request.method, request.url.path)
             return dialect.error_response(problem_for(Exception(), dialect.validation_status))
 
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__
     return run
+
+
+class RateMeter:
+    """Charges one request to its dialect's rate limits and stamps the answer with the
+    ``X-RateLimit-*`` headers (and ``Retry-After`` on a 429), whatever the outcome."""
+
+    def __init__(self, request: Request, policy: str, *, public: bool) -> None:
+        self.client_ip = request.client.host if request.client else None
+        self.policy = policy
+        self.public = public
+        self.headers: dict[str, str] = {}
+
+    async def charge(self, use_cases: UseCases, principal: Principal | None) -> None:
+        if use_cases.rate_limits is None or self.headers:
+            return
+        try:
+            quota: Quota | None = await use_cases.rate_limits.charge(
+                self.policy, principal, self.client_ip, public=self.public
+            )
+        except RateLimited as exc:
+            self.headers = exc.headers
+            raise
+        if quota is not None:
+            self.headers = quota.headers()
+
+    def stamp(self, response: Response) -> None:
+        for name, value in self.headers.items():
+            response.headers[name] = value
 
 
 def iso_z(moment: datetime | None, *, millis: bool = False) -> str | None:

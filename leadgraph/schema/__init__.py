@@ -11,21 +11,27 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from leadgraph.domain.errors import Outage
+from leadgraph.domain.ports import NullObserver, ServiceObserver
+from leadgraph.schema.cost import QueryCost
 from leadgraph.schema.errors import DomainErrorCodes, is_unexpected
-from leadgraph.schema.extensions import Notices, ReportingParserCache
+from leadgraph.schema.extensions import Notices, ReportingParserCache, SubscriptionGauge
+from leadgraph.schema.limits import LimitedValidationCache
 from leadgraph.schema.mutation import Mutation
+from leadgraph.schema.persisted import SafelistGate
 from leadgraph.schema.query import Query
+from leadgraph.schema.sharing import SharedEventExecutionContext
 from leadgraph.schema.subscription import Subscription
 
 log = logging.getLogger("leadgraph.graphql")
@@ -59,6 +65,8 @@ class LeadGraphSchema(strawberry.Schema):
         for error in errors:
             if is_unexpected(error):
                 log.error("unexpected GraphQL error", exc_info=error.original_error)
+            elif isinstance(error.original_error, Outage):
+                log.warning("GraphQL: dependency unavailable: %s", error.original_error)
 
 
 @dataclass(frozen=True)
@@ -68,20 +76,41 @@ class SchemaOptions:
     max_aliases: int = 30
     max_tokens: int = 5000
     cache_size: int = 256
+    max_directives: int = 50
+    max_fields: int = 500
+    max_batch_operations: int = 10  # 0: a JSON array of operations is refused
+    max_cost: int = 10_000  # per operation; see leadgraph.schema.cost
+    default_list_size: int = 20
 
 
-def build_schema(options: SchemaOptions | None = None) -> strawberry.Schema:
+def build_schema(
+    options: SchemaOptions | None = None, observer: ServiceObserver | None = None
+) -> strawberry.Schema:
+    """``observer`` (the app's metrics) hears when subscriptions start and end."""
     options = options or SchemaOptions()
+    gauge_observer: ServiceObserver = observer or NullObserver()
     # Factories: a fresh extension per operation (the parse/validation LRU caches are
     # module-level, keyed by size, so they are still shared and bounded).
+    # Rules built once: a limiter made per operation makes a new rule class each time, and
+    # the validation cache, keyed by the rules, would then never hit (every request would be
+    # validated again and the LRU filled with dead entries).
+    limit_rules = [*QueryDepthLimiter(max_depth=options.max_depth).validation_rules,
+                   *MaxAliasesLimiter(max_alias_count=options.max_aliases).validation_rules]
     extensions: list[Callable[[], SchemaExtension]] = [
+        SafelistGate,  # first: it adds its rule before validation runs (safelist mode only)
         lambda: ReportingParserCache(maxsize=options.cache_size),
-        lambda: ValidationCache(maxsize=options.cache_size),
+        lambda: LimitedValidationCache(  # directive and field limits, then validation
+            maxsize=options.cache_size, max_fields=options.max_fields,
+            max_directives=options.max_directives,
+        ),
         lambda: MaxTokensLimiter(max_token_count=options.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=options.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=options.max_aliases),
+        lambda: AddValidationRules(limit_rules),  # depth and aliases
+        lambda: QueryCost(  # after validation, before any resolver: refuse, then charge
+            max_cost=options.max_cost, default_list_size=options.default_list_size,
+        ),
         DomainErrorCodes,
         Notices,
+        lambda: SubscriptionGauge(gauge_observer),
     ]
     if not options.introspection:
         extensions.append(DisableIntrospection)
@@ -90,7 +119,12 @@ def build_schema(options: SchemaOptions | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=not options.introspection),
+        execution_context_class=SharedEventExecutionContext,  # one execution per event
+        config=StrawberryConfig(
+            disable_field_suggestions=not options.introspection,
+            batching_config={"max_operations": options.max_batch_operations}
+            if options.max_batch_operations else None,
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from leadgraph.domain.calls import Call
-from leadgraph.domain.conversations import Conversation
+from leadgraph.domain.conversations import Conversation, Message
 from leadgraph.domain.errors import Unauthenticated
 from leadgraph.domain.leads import Lead
 from leadgraph.domain.users import Principal, User
@@ -38,12 +39,30 @@ class Loaders:
         self.conversations_by_lead_id: DataLoader[str, list[Conversation]] = DataLoader(
             load_fn=use_cases.conversations.load_for_leads, cache=cache
         )
+        self.last_message_by_lead_id: DataLoader[str, Message | None] = DataLoader(
+            load_fn=use_cases.conversations.last_messages_for_leads, cache=cache
+        )
         self.call_by_id: DataLoader[str, Call | None] = DataLoader(
             load_fn=use_cases.calls.load_many, cache=cache
         )
         self.calls_by_lead_id: DataLoader[str, list[Call]] = DataLoader(
             load_fn=use_cases.calls.load_for_leads, cache=cache
         )
+        # A message's WhatsApp/Instagram delivery status (None: not sent to a channel).
+        self.delivery_by_message_id: DataLoader[str, dict[str, Any] | None] = DataLoader(
+            load_fn=_delivery_loader(use_cases), cache=cache
+        )
+
+
+def _delivery_loader(
+    use_cases: UseCases,
+) -> Callable[[list[str]], Awaitable[list[dict[str, Any] | None]]]:
+    async def load(message_ids: list[str]) -> list[dict[str, Any] | None]:
+        if use_cases.integrations is None:
+            return [None] * len(message_ids)
+        return await use_cases.integrations.delivery_statuses(message_ids)
+
+    return load
 
 
 @dataclass
@@ -54,6 +73,8 @@ class GraphQLContext:
     loaders: Loaders
     principal: Principal | None = None
     auth_error: str | None = None
+    # Set when credentials could not be checked because a dependency is down (MongoDB).
+    unavailable: str | None = None
     connection_params: dict[str, Any] | None = None
     notices: list[dict[str, Any]] = field(default_factory=list)
 
@@ -62,6 +83,11 @@ class GraphQLContext:
         if self.principal is None:
             raise Unauthenticated(self.auth_error or "Authentication required")
         return self.principal
+
+    def mark_unavailable(self) -> None:
+        """HTTP 503 when a dependency is down, so load balancers and clients retry."""
+        if isinstance(self.response, Response):
+            self.response.status_code = 503
 
     def mark_unauthorized(self) -> None:
         """Give an unauthenticated HTTP request the 401 status every transport uses."""

@@ -6,7 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql.error import GraphQLError
+from graphql.language import FieldNode, OperationDefinitionNode
 from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from leadgraph.domain.ports import ServiceObserver
 
 
 class ReportingParserCache(ParserCache):
@@ -42,3 +46,45 @@ class Notices(SchemaExtension):
             for key, value in notice.items():
                 merged.setdefault(key, []).append(value)
         return {"leadgraph": merged}
+
+
+class SubscriptionGauge(SchemaExtension):
+    """Reports each subscription to the app's ``ServiceObserver`` while it streams.
+
+    For a subscription, Strawberry's ``on_operation`` spans the whole stream (it ends when the
+    source ends, the client sends ``complete`` or the socket closes) while ``on_execute`` only
+    spans setting it up, where the operation type is known: started there, ended here.
+    """
+
+    def __init__(self, observer: ServiceObserver) -> None:
+        super().__init__()
+        self._observer = observer
+        self._field: str | None = None
+
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            if self._field is not None:
+                self._observer.subscription_ended(self._field)
+                self._field = None
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if self._field is None and context.operation_type is OperationType.SUBSCRIPTION:
+            self._field = _root_field(context.graphql_document, context.operation_name)
+            self._observer.subscription_started(self._field)
+        yield
+
+
+def _root_field(document: Any, operation_name: str | None) -> str:
+    for definition in getattr(document, "definitions", ()):
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        if operation_name and (definition.name is None
+                               or definition.name.value != operation_name):
+            continue
+        for selection in definition.selection_set.selections:
+            if isinstance(selection, FieldNode):
+                return selection.name.value
+    return "unknown"

@@ -7,6 +7,7 @@ from typing import Any
 from strawberry import Info
 from strawberry.permission import BasePermission
 
+from leadgraph.domain.errors import ServiceUnavailable
 from leadgraph.schema.context import GraphQLContext
 
 
@@ -18,6 +19,8 @@ class IsAuthenticated(BasePermission):
         context = info.context
         if context.principal is not None:
             return True
+        if context.unavailable:
+            raise ServiceUnavailable(context.unavailable)  # not the caller's fault: no 401
         if context.auth_error:
             self.message = context.auth_error
         context.mark_unauthorized()

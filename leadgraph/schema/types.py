@@ -25,7 +25,7 @@ from leadgraph.schema.pagination import encode_cursor, page_request
 if TYPE_CHECKING:
     from leadgraph.schema.activity_types import ActivityConnection, ScoreHistoryEntry
     from leadgraph.schema.call_types import Call
-    from leadgraph.schema.conversation_types import Conversation
+    from leadgraph.schema.conversation_types import Conversation, Message
     from leadgraph.schema.merge_types import DuplicateCandidate
 
 LeadStatus = strawberry.enum(domain_leads.LeadStatus, name="LeadStatus")
@@ -151,6 +151,16 @@ class Lead:
 
         found = await info.context.loaders.conversations_by_lead_id.load(str(self.id))
         return [Conversation.from_domain(conversation) for conversation in found]
+
+    @strawberry.field(description="The newest message of any conversation with this lead.")
+    async def last_message(
+        self, info: Info[GraphQLContext, Any]
+    ) -> Annotated[Message, strawberry.lazy("leadgraph.schema.conversation_types")] | None:
+        from leadgraph.schema.conversation_types import Message
+
+        # Batched across the page: a list costs two queries, whatever its size.
+        found = await info.context.loaders.last_message_by_lead_id.load(str(self.id))
+        return Message.from_domain(found) if found is not None else None
 
     @strawberry.field(description="Voice AI calls with this lead, oldest first.")
     async def calls(
@@ -282,11 +292,21 @@ class LeadEvent:
 
     @classmethod
     def from_domain(cls, event: DomainEvent) -> LeadEvent:
+        # The broker hands the same event object to every local subscriber, one after the
+        # other: build the (read-only) output once per event, not once per subscriber.
+        for seen, built in _LAST_LEAD_EVENT:
+            if seen is event:
+                return built
         lead = domain_leads.Lead.model_validate(event.data["lead"])
-        return cls(
+        built = cls(
             type=LeadEventType(event.type), lead=Lead.from_domain(lead), at=event.at,
             changed_fields=list(event.data.get("changed", [])),
         )
+        _LAST_LEAD_EVENT[:] = [(event, built)]  # one entry: holds at most the latest event
+        return built
+
+
+_LAST_LEAD_EVENT: list[tuple[DomainEvent, LeadEvent]] = []
 
 
 @strawberry.type

@@ -7,24 +7,29 @@ with 4403 without valid credentials.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from leadgraph.domain.errors import DomainError
+from leadgraph.domain.errors import DomainError, PayloadTooLarge, unavailable_for
 from leadgraph.resolvers.auth import Credentials
 from leadgraph.resolvers.registry import UseCases
 from leadgraph.schema.context import GraphQLContext, Loaders
+from leadgraph.schema.persisted import resolve_persisted, run_keyed
 
 
 def _use_cases(request: Request | WebSocket) -> UseCases:
@@ -33,14 +38,19 @@ def _use_cases(request: Request | WebSocket) -> UseCases:
 
 
 class LeadGraphView(GraphQL[GraphQLContext, None]):
-    def __init__(self, schema: strawberry.Schema) -> None:
+    def __init__(
+        self, schema: strawberry.Schema, *, init_timeout_seconds: float = 10.0,
+        max_subscriptions: int = 50, safelist: bool = False,
+    ) -> None:
         super().__init__(
             schema,
-            graphql_ide="graphiql",
+            # Safelist mode runs registered operations only, so an IDE would be useless.
+            graphql_ide=None if safelist else "graphiql",
             allow_queries_via_get=True,  # queries only: strawberry refuses mutations over GET
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            connection_init_wait_timeout=timedelta(seconds=10),
-            max_subscriptions_per_connection=50,
+            # No connection_init in time: close 4408. More operations: an error message.
+            connection_init_wait_timeout=timedelta(seconds=init_timeout_seconds),
+            max_subscriptions_per_connection=max_subscriptions,
             multipart_uploads_enabled=True,  # importLeads; see parse_multipart for CSRF
         )
 
@@ -60,6 +70,11 @@ class LeadGraphView(GraphQL[GraphQLContext, None]):
                     context.principal = await use_cases.auth.authenticate(credentials)
                 except DomainError as exc:
                     context.auth_error = exc.message
+                except Exception as exc:
+                    if (outage := unavailable_for(exc)) is None:
+                        raise
+                    context.unavailable = outage.message
+                    context.mark_unavailable()
         return context
 
     async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
@@ -75,7 +90,37 @@ class LeadGraphView(GraphQL[GraphQLContext, None]):
             context.principal = await context.use_cases.auth.authenticate(credentials)
         except DomainError:
             raise ConnectionRejectionError() from None
+        except Exception as exc:
+            if unavailable_for(exc) is None:
+                raise
+            # Credentials could not be checked (MongoDB down): say so, the client retries.
+            raise ConnectionRejectionError({"code": "SERVICE_UNAVAILABLE"}) from None
         return {"principal": context.principal.display_name}
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """Not for an APQ GET: it carries ``extensions`` and no ``query``."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request)
+
+    async def execute_single(
+        self, request: Request, request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response, context: GraphQLContext, root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Apollo's automatic persisted queries, per operation (a batch too), over GET/POST."""
+        failed = await resolve_persisted(context.use_cases, request_data, sub_response)
+        if failed is not None:
+            return failed
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """As Strawberry's, but a JSON nesting bomb (``[[[[…``) is malformed JSON (HTTP 400,
+        WebSocket close 4400) rather than a ``RecursionError`` and a 500."""
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         """CSRF protection for uploads (as Apollo Server does it).
@@ -100,9 +145,13 @@ class LeadGraphView(GraphQL[GraphQLContext, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(request)
+            response = await run_keyed(request, lambda: self.run(request))  # Idempotency-Key
         except HTTPException as exc:
             response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        except PayloadTooLarge as exc:  # raised while the body streams in (leadgraph.limits)
+            response = JSONResponse({"errors": [{
+                "message": exc.message, "extensions": {"code": exc.code},
+            }]}, status_code=413)
         finally:
             await request.close()
         await response(scope, receive, send)
