@@ -22,6 +22,7 @@ from leadgraph.rest_compat import routes as rest_routes
 from leadgraph.rest_compat.openapi import build_document, docs_routes
 from leadgraph.runtime import open_runtime
 from leadgraph.schema import SchemaOptions, build_schema
+from leadgraph.schema.refusals import GraphQLRoute
 from leadgraph.schema.view import LeadGraphView
 from leadgraph.settings import Settings
 
@@ -69,7 +70,7 @@ def create_app(
 
     routes = [
         # Route, not Mount: "/graphql" must answer as is, with no redirect to "/graphql/".
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        GraphQLRoute("/graphql", graphql, methods=["GET", "POST"]),  # others: a GraphQL 405
         WebSocketRoute("/graphql", graphql),
         Route("/graphql/schema.graphql", schema_sdl, methods=["GET"]),
         *rest_routes(),

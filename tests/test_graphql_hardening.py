@@ -113,8 +113,9 @@ async def test_mutation_over_get_is_refused_and_creates_nothing(
     mutation = 'mutation { createLead(input: {name: "Via Get", email: "get@x.io"}) { id } }'
     response = await client.get("/graphql", params={"query": mutation})
     assert response.status_code == 400
-    assert response.text == "mutations are not allowed when using GET"
-    assert "Traceback" not in response.text
+    assert response.json() == {"errors": [{
+        "message": "mutations are not allowed when using GET",
+        "extensions": {"code": "OPERATION_NOT_ALLOWED"}}]}
     assert await lead_count(client) == 0
 
 
@@ -145,16 +146,19 @@ async def test_malformed_json_body_is_400(client: httpx.AsyncClient) -> None:
                                  headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert "Traceback" not in response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_JSON"
 
     not_an_object = await client.post("/graphql", content=b"[1, 2",
                                       headers={"Content-Type": "application/json"})
     assert not_an_object.status_code == 400
+    assert not_an_object.json()["errors"][0]["extensions"]["code"] == "INVALID_JSON"
 
 
 async def test_body_without_query_is_400(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"variables": {}})
     assert response.status_code == 400
     assert "Traceback" not in response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "MISSING_QUERY"
 
 
 async def test_syntax_error_is_a_graphql_error_not_a_500(client: httpx.AsyncClient) -> None:
@@ -295,13 +299,16 @@ async def test_no_error_leaks_a_traceback(client: httpx.AsyncClient) -> None:
         "Content-Type": "application/json"})
     assert raw.status_code == 400
     assert "Traceback" not in raw.text
+    assert raw.json()["errors"][0]["extensions"]["code"] == "INVALID_JSON"
 
 
 async def test_subscription_over_http_post_is_a_clear_refusal(client: httpx.AsyncClient) -> None:
     """Only graphql-transport-ws serves subscriptions; over HTTP they are refused up front."""
     response = await client.post("/graphql", json={"query": "subscription { leadEvents { type } }"})
     assert response.status_code == 400
-    assert "subscriptions are not allowed" in response.text
+    (error,) = response.json()["errors"]
+    assert "subscriptions are not allowed" in error["message"]
+    assert error["extensions"] == {"code": "OPERATION_NOT_ALLOWED"}
     assert "Traceback" not in response.text
 
 

@@ -494,7 +494,9 @@ async def test_graphql_upload_needs_the_csrf_header_and_a_csv(
     content = b"name,email\nCross Site,cs@example.com\n"
     forged = await graphql_upload(client, content, {})
     assert forged.status_code == 400
-    assert "CSRF" in forged.text
+    (error,) = forged.json()["errors"]
+    assert "CSRF" in error["message"]
+    assert error["extensions"] == {"code": "CSRF_PREFLIGHT_REQUIRED"}
     assert await database(server)["import_jobs"].count_documents({}) == 0
 
     with_operation_name = await graphql_upload(client, content,

@@ -119,7 +119,8 @@ async def test_batching_abuse_is_limited_to_ten_operations(client: httpx.AsyncCl
 
     response = await client.post("/graphql", json=[{"query": CREATE}] * 11)
     assert response.status_code == 400
-    assert "Too many operations" in response.text
+    assert response.json() == {"errors": [{
+        "message": "Too many operations", "extensions": {"code": "BATCH_TOO_LARGE"}}]}
     assert await lead_count(client) == 0
 
     # Each operation of a batch is checked on its own.
@@ -211,7 +212,9 @@ async def test_field_suggestions_are_off_when_introspection_is_off(
 async def test_mutation_over_get_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.get("/graphql", params={"query": CREATE})
     assert response.status_code == 400
-    assert "mutations are not allowed when using GET" in response.text
+    (error,) = response.json()["errors"]
+    assert "mutations are not allowed when using GET" in error["message"]
+    assert error["extensions"]["code"] == "OPERATION_NOT_ALLOWED"
     assert await lead_count(client) == 0
 
 
@@ -222,19 +225,22 @@ class SimpleRequest:
     path: str
     content_type: str
     content: bytes
+    code: str | None = None  # GraphQL's extensions.code (REST answers in its dialect)
 
 
 CSRF_REQUESTS = {
     "graphql-form-urlencoded": SimpleRequest(
         "/graphql", "application/x-www-form-urlencoded",
-        b"query=" + CREATE.replace(" ", "+").encode()),
+        b"query=" + CREATE.replace(" ", "+").encode(), "UNSUPPORTED_MEDIA_TYPE"),
     "graphql-text-plain": SimpleRequest(
-        "/graphql", "text/plain", json.dumps({"query": CREATE}).encode()),
+        "/graphql", "text/plain", json.dumps({"query": CREATE}).encode(),
+        "UNSUPPORTED_MEDIA_TYPE"),
     "graphql-multipart-without-preflight-header": SimpleRequest(
         "/graphql", "multipart/form-data; boundary=xyz",
         b'--xyz\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
         + json.dumps({"query": CREATE}).encode()
-        + b'\r\n--xyz\r\nContent-Disposition: form-data; name="map"\r\n\r\n{}\r\n--xyz--\r\n'),
+        + b'\r\n--xyz\r\nContent-Disposition: form-data; name="map"\r\n\r\n{}\r\n--xyz--\r\n',
+        "CSRF_PREFLIGHT_REQUIRED"),
     "rest-form-urlencoded": SimpleRequest(
         "/api/v1/leads", "application/x-www-form-urlencoded", b"name=Should+Not+Exist"),
     "rest-text-plain": SimpleRequest(
@@ -252,6 +258,8 @@ async def test_form_encoded_post_is_refused_csrf(
                                  headers={"Content-Type": request_.content_type})
     assert response.status_code == 400, response.text
     assert "Traceback" not in response.text
+    if request_.code is not None:
+        assert response.json()["errors"][0]["extensions"]["code"] == request_.code
     assert await lead_count(client) == 0
 
 
@@ -293,6 +301,8 @@ async def test_json_nesting_bomb_is_400_not_an_unhandled_error(
                                  headers={"Content-Type": "application/json"})
     assert response.status_code == 400, response.text
     assert "Traceback" not in response.text
+    if path == "/graphql":
+        assert response.json()["errors"][0]["extensions"]["code"] == "INVALID_JSON"
     assert await lead_count(client) == 0
 
 
