@@ -180,7 +180,7 @@ async def conversation_socket(websocket: WebSocket) -> None:
         await _refuse(websocket, 4401, "Unauthorized")
         return
     try:
-        with use_cases.sockets.hold(principal.id):
+        async with use_cases.sockets.hold(principal.id):
             stream = await use_cases.conversations.open_message_stream(
                 principal, conversation_id
             )

@@ -189,7 +189,7 @@ async def realtime_socket(websocket: WebSocket) -> None:
         await _refuse(websocket, 4401, "Unauthorized")
         return
     try:
-        with use_cases.sockets.hold(principal.id):
+        async with use_cases.sockets.hold(principal.id):
             await use_cases.calls.get(principal, call_id)
             await websocket.accept()
             while True:
