@@ -491,3 +491,123 @@ async def test_job_leases_with_two_replicas(
             await database[name].delete_many({"$or": [{"db": scope}, {"chatbot_id": str(bot_id)},
                                                       {"_id": {"$in": [bot_id, dataset_id]}}]})
         await database.client.close()
+
+
+ANALYTICS_FIELDS = """chatbotId deployedModelVersion trainingJobs modelVersions conversations
+    conversationsByStatus { key count } purchaseIntent { key count } leadsCaptured
+    conversionRate messages { total user assistant } averageMessagesPerConversation
+    topIntents { intent count } averageSentiment averageConfidence lastActiveAt"""
+
+
+def _as_rest(figures: dict[str, Any]) -> dict[str, Any]:
+    """``Chatbot.analytics`` in the REST answer's shape (typed lists back to maps; REST gives
+    whole seconds, GraphQL's DateTime keeps the milliseconds)."""
+    return {
+        **figures,
+        "conversationsByStatus": {i["key"]: i["count"] for i in figures["conversationsByStatus"]},
+        "purchaseIntent": {i["key"]: i["count"] for i in figures["purchaseIntent"]},
+        "lastActiveAt": None if figures["lastActiveAt"] is None
+        else datetime.fromisoformat(figures["lastActiveAt"]).replace(microsecond=0),
+    }
+
+
+def _rest_parsed(figures: dict[str, Any]) -> dict[str, Any]:
+    last = figures["lastActiveAt"]
+    return {**figures, "lastActiveAt": None if last is None else datetime.fromisoformat(last)}
+
+
+async def test_graphql_chatbot_analytics_match_rest_and_are_batched(
+    server: LiveServer, client: httpx.AsyncClient
+) -> None:
+    bot = (await client.post("/api/chatbots", json={"name": "counted"})).json()["data"]
+    other = (await client.post("/api/chatbots", json={"name": "other"})).json()["data"]
+    quiet = (await client.post("/api/chatbots", json={"name": "quiet"})).json()["data"]
+    one = "query($id: ID!) { chatbot(id: $id) { analytics { " + ANALYTICS_FIELDS + " } } }"
+    empty = await gql(client, one, {"id": quiet["id"]})
+    assert "errors" not in empty, empty
+    assert _as_rest(empty["data"]["chatbot"]["analytics"]) == _rest_parsed(
+        (await client.get(f"/api/chatbots/{quiet['id']}/analytics")).json()["data"])
+    assert empty["data"]["chatbot"]["analytics"]["conversationsByStatus"] == []
+    assert empty["data"]["chatbot"]["analytics"]["averageSentiment"] is None
+
+    mine = [
+        await _bot_conversation(client, bot["id"], [
+            "Hi, I need a mobile app for my shop",
+            "My email is jane.roe@example.com, we want it in 3 months, budget $10k-20k",
+        ]),
+        await _bot_conversation(client, bot["id"], ["hello there"]),
+        await _bot_conversation(client, bot["id"], []),
+    ]
+    await _bot_conversation(client, other["id"], ["I want a website", "thanks a lot"])
+    await _bot_conversation(client, None, ["I need a chatbot"])
+    visitor: list[dict[str, Any]] = []
+    conversations = []
+    for conversation_id in mine:
+        conversations.append(
+            (await client.get(f"/api/conversations/{conversation_id}")).json()["data"])
+        listed = await client.get(f"/api/conversations/{conversation_id}/messages",
+                                  params={"pageSize": 100})
+        visitor += [m for m in listed.json()["data"]["items"] if m["role"] == "user"]
+    intents: dict[str, int] = {}
+    for message in visitor:
+        intent = message["analysis"]["intent"]
+        intents[intent] = intents.get(intent, 0) + 1
+    purchase: dict[str, int] = {}
+    for conversation in conversations:
+        purchase[conversation["purchaseIntent"]] = purchase.get(
+            conversation["purchaseIntent"], 0) + 1
+
+    answer = await gql(client, one, {"id": bot["id"]})
+    assert "errors" not in answer, answer
+    figures = answer["data"]["chatbot"]["analytics"]
+    # The REST test's expected figures, through GraphQL.
+    assert figures["chatbotId"] == bot["id"]
+    assert figures["conversations"] == 3
+    assert figures["conversationsByStatus"] == [{"key": "open", "count": 3}]
+    assert figures["leadsCaptured"] == 1 and figures["conversionRate"] == round(1 / 3, 4)
+    assert figures["purchaseIntent"] == [{"key": k, "count": v}
+                                         for k, v in sorted(purchase.items())]
+    assert figures["messages"] == {"total": 6, "user": 3, "assistant": 3}
+    assert figures["averageMessagesPerConversation"] == 2.0
+    assert figures["topIntents"] == [
+        {"intent": intent, "count": count}
+        for intent, count in sorted(intents.items(), key=lambda item: (-item[1], item[0]))]
+    assert figures["averageSentiment"] == round(
+        sum(m["analysis"]["sentiment"] for m in visitor) / 3, 4)
+    assert figures["averageConfidence"] == round(
+        sum(m["analysis"]["confidence"] for m in visitor) / 3, 4)
+    assert _as_rest(figures)["lastActiveAt"] == max(
+        datetime.fromisoformat(c["lastActive"]) for c in conversations)
+    # One behaviour, two transports: the same numbers for the same bot.
+    rest = (await client.get(f"/api/chatbots/{bot['id']}/analytics")).json()["data"]
+    assert _as_rest(figures) == _rest_parsed(rest)
+
+    # The list batches the figures: three bots with traffic cost the commands of two bots
+    # (the newest two: ``quiet`` has none, ``other`` has some), not three times one bot's.
+    def listing(first: int) -> str:
+        return f"{{ chatbots(first: {first}) {{ name analytics {{ {ANALYTICS_FIELDS} }} }} }}"
+
+    server.commands.reset()
+    two = await gql(client, listing(2))
+    two_commands = server.commands.data_commands()
+    server.commands.reset()
+    page = await gql(client, listing(10))
+    page_commands = server.commands.data_commands()
+    assert "errors" not in two and "errors" not in page, page
+    assert page_commands == two_commands, server.commands.request_log()
+    by_name = {b["name"]: b["analytics"] for b in page["data"]["chatbots"]}
+    assert _as_rest(by_name["counted"]) == _rest_parsed(rest)
+    assert (by_name["other"]["conversations"], by_name["other"]["messages"]["total"]) == (1, 4)
+    assert by_name["quiet"]["conversations"] == 0
+    for name, each in (("other", other), ("quiet", quiet)):
+        same = (await client.get(f"/api/chatbots/{each['id']}/analytics")).json()["data"]
+        assert _as_rest(by_name[name]) == _rest_parsed(same)
+    # Each bot's analytics is charged like the other aggregations (10), times the page.
+    costed = await gql(client, "{ chatbots(first: 5) { analytics { conversations } } }")
+    plain = await gql(client, "{ chatbots(first: 5) { name } }")
+    assert (costed["extensions"]["cost"]["requested"]
+            - plain["extensions"]["cost"]["requested"]) == 5 * 10
+
+    missing = await gql(client, "query($id: ID!) { chatbot(id: $id) { analytics "
+                        "{ conversations } } }", {"id": "nope"})
+    assert missing["data"] == {"chatbot": None}

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import make_settings, serve
-from tests.support import API_KEY, GraphQLSocket, LiveServer, gql
+from tests.support import API_KEY, GraphQLSocket, LiveServer, gql, wait_for_subscribers
 from tests.test_cli import cli_env, run_cli_async
 
 
@@ -127,6 +127,76 @@ async def test_apq_mutation_hash_is_refused_over_get(
     assert (await gql(client, "{ leads { totalCount } }"))["data"]["leads"]["totalCount"] == 1
 
 
+# -- APQ over graphql-transport-ws --------------------------------------------------------------
+
+
+async def ws_apq(socket: GraphQLSocket, operation_id: str, digest: str,
+                 query: str | None = None) -> None:
+    payload: dict[str, Any] = {"extensions": apq(digest)}
+    if query is not None:
+        payload["query"] = query
+    await socket.send({"id": operation_id, "type": "subscribe", "payload": payload})
+
+
+async def ws_error_code(socket: GraphQLSocket, operation_id: str) -> str:
+    message = await socket.receive()
+    assert (message["id"], message["type"]) == (operation_id, "error"), message
+    assert len(message["payload"]) == 1, message
+    return str(message["payload"][0]["extensions"]["code"])
+
+
+async def ws_result(socket: GraphQLSocket, operation_id: str) -> dict[str, Any]:
+    """A query's single ``next`` payload, then its ``complete``."""
+    payload = await socket.next_data(operation_id)
+    done = await socket.receive()
+    assert done == {"id": operation_id, "type": "complete"}, done
+    return payload
+
+
+async def test_apq_over_websocket(server: LiveServer, client: httpx.AsyncClient) -> None:
+    query = fresh_query()
+    digest = sha(query)
+    socket = await GraphQLSocket.open(server.ws_url + "/graphql", {"apiKey": API_KEY})
+    try:
+        # Unknown hash: an error for that id, and the socket stays usable (the id too).
+        await ws_apq(socket, "1", digest)
+        assert await ws_error_code(socket, "1") == "PERSISTED_QUERY_NOT_FOUND"
+        await ws_apq(socket, "1", digest, query)  # text and hash: checked and stored
+        assert await ws_result(socket, "1") == {"data": {"leads": {"totalCount": 0}}}
+        await ws_apq(socket, "2", digest.upper())  # hash alone now runs the text
+        assert await ws_result(socket, "2") == {"data": {"leads": {"totalCount": 0}}}
+
+        # A mismatched hash is refused and stores nothing.
+        other = fresh_query()
+        await ws_apq(socket, "3", sha(other + " "), other)
+        assert await ws_error_code(socket, "3") == "BAD_REQUEST"
+        await ws_apq(socket, "4", sha(other))
+        assert await ws_error_code(socket, "4") == "PERSISTED_QUERY_NOT_FOUND"
+
+        # One store for both transports: what HTTP registered, the socket finds.
+        await client.post("/graphql", json={"query": other, "extensions": apq(sha(other))})
+        await ws_apq(socket, "5", sha(other))
+        assert await ws_result(socket, "5") == {"data": {"leads": {"totalCount": 0}}}
+
+        # A subscription by hash streams like the same one sent as text.
+        subscription = (f"# {uuid.uuid4()}\n"
+                        "subscription { leadEvents { type lead { email } } }")
+        await ws_apq(socket, "6", sha(subscription), subscription)
+        await ws_apq(socket, "7", sha(subscription))
+        await wait_for_subscribers(server, "leads", 2)
+        created = await gql(client, 'mutation { createLead(input: {email: "ws@x.io"}) { id } }')
+        assert created["data"]["createLead"]["id"], created
+        events = {}
+        for _ in range(2):
+            message = await socket.receive()
+            assert message["type"] == "next", message
+            events[message["id"]] = message["payload"]
+        assert events["6"] == events["7"] == {
+            "data": {"leadEvents": {"type": "CREATED", "lead": {"email": "ws@x.io"}}}}, events
+    finally:
+        await socket.close()
+
+
 # -- safelist ---------------------------------------------------------------------------------
 
 OPERATIONS = """
@@ -214,6 +284,8 @@ async def test_safelist_runs_only_registered_operations(
         assert introspection["errors"][0]["extensions"]["code"] == "OPERATION_NOT_IN_SAFELIST"
         ide = await http.get("/graphql", headers={"Accept": "text/html"})
         assert ide.status_code == 404
+        assert ide.json() == {"errors": [{"message": "Not Found",
+                                          "extensions": {"code": "NOT_FOUND"}}]}
 
         # WebSocket operations go through the same gate.
         socket = await GraphQLSocket.open(server.ws_url + "/graphql", {"apiKey": API_KEY})
@@ -222,6 +294,14 @@ async def test_safelist_runs_only_registered_operations(
             message = await socket.receive()
             assert message["type"] == "error", message
             assert message["payload"][0]["extensions"]["code"] == "OPERATION_NOT_IN_SAFELIST"
+            # APQ over the socket: registered hashes run, others are not found, and text
+            # plus hash cannot register a new operation.
+            await ws_apq(socket, "2", hashes["LeadCount"])
+            assert await ws_result(socket, "2") == {"data": {"leads": {"totalCount": 2}}}
+            await ws_apq(socket, "3", sha(new))
+            assert await ws_error_code(socket, "3") == "PERSISTED_QUERY_NOT_FOUND"
+            await ws_apq(socket, "4", sha(new), new)
+            assert await ws_error_code(socket, "4") == "OPERATION_NOT_IN_SAFELIST"
         finally:
             await socket.close()
         assert await server.runtime.database.client[db_name]["leads"].count_documents({}) == 2

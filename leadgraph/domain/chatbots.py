@@ -96,8 +96,13 @@ class ChatbotStore(Protocol):
         projection: dict[str, Any] | None = None,
     ) -> tuple[list[dict[str, Any]], int]: ...
     async def count(self, collection: str, query: dict[str, Any]) -> int: ...
-    async def activity(self, chatbot_id: str) -> ChatbotActivity:
-        """Aggregates over the bot's conversations and their messages."""
+    async def count_by_chatbot(self, collection: str, chatbot_ids: list[str]
+                               ) -> dict[str, int]:
+        """Documents per bot (``chatbot_id``); bots with none may be absent."""
+        ...
+    async def activities(self, chatbot_ids: list[str]) -> dict[str, ChatbotActivity]:
+        """Aggregates over the bots' conversations and their messages, in a fixed number of
+        queries however many bots (a bot with no conversation may be absent)."""
         ...
     # Training-job leases (epoch seconds). Each is one atomic write, so of several
     # replicas exactly one gets a job.

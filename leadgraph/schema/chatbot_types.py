@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from leadgraph.domain import chatbots as domain
 from leadgraph.domain.errors import NotFound, ServiceUnavailable
 from leadgraph.resolvers.chatbots import ChatbotUseCases
+from leadgraph.schema.analytics_types import IntentCount, KeyCount
 from leadgraph.schema.context import GraphQLContext
 from leadgraph.schema.permissions import IsAuthenticated
 
@@ -50,6 +51,15 @@ class Chatbot:
     deployed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    doc: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field(description="What the bot's conversations add up to and its training "
+                      "state (seed 004's GET /api/chatbots/{id}/analytics). Batched: a page "
+                      "of bots costs the same few aggregations as one.")
+    async def analytics(self, info: Ctx) -> ChatbotAnalytics:
+        _bots(info)
+        figures = await info.context.loaders.chatbot_analytics_by_id.load(self.doc)
+        return ChatbotAnalytics.from_figures(figures)
 
     @classmethod
     def from_doc(cls, bot: dict[str, Any]) -> Chatbot:
@@ -59,7 +69,61 @@ class Chatbot:
             template_id=bot.get("template_id"), dataset_id=bot.get("dataset_id"),
             deployed_model_version=bot.get("deployed_model_version"),
             deployed_at=bot.get("deployed_at"), created_at=bot["created_at"],
-            updated_at=bot["updated_at"],
+            updated_at=bot["updated_at"], doc=bot,
+        )
+
+
+@strawberry.type
+class ChatbotMessageCounts:
+    total: int
+    user: int = strawberry.field(description="The visitor's messages.")
+    assistant: int
+
+
+@strawberry.type(description="One chatbot's figures; rates and averages are rounded as in "
+                 "seed 004's REST answer (same use case, same numbers).")
+class ChatbotAnalytics:
+    chatbot_id: strawberry.ID
+    deployed_model_version: str | None
+    training_jobs: int
+    model_versions: int
+    conversations: int
+    conversations_by_status: list[KeyCount] = strawberry.field(
+        description="Conversations per status, by status.")
+    purchase_intent: list[KeyCount] = strawberry.field(
+        description="Conversations per purchase intent, by intent.")
+    leads_captured: int = strawberry.field(description="Conversations that have a lead.")
+    conversion_rate: float = strawberry.field(description="leadsCaptured / conversations (0-1).")
+    messages: ChatbotMessageCounts
+    average_messages_per_conversation: float
+    top_intents: list[IntentCount] = strawberry.field(
+        description="The visitor's message intents, most frequent first.")
+    average_sentiment: float | None = strawberry.field(
+        description="Over the visitor's analysed messages; null when there are none.")
+    average_confidence: float | None
+    last_active_at: datetime | None
+
+    @classmethod
+    def from_figures(cls, figures: dict[str, Any]) -> ChatbotAnalytics:
+        messages = figures["messages"]
+        return cls(
+            chatbot_id=strawberry.ID(figures["chatbotId"]),
+            deployed_model_version=figures["deployedModelVersion"],
+            training_jobs=figures["trainingJobs"], model_versions=figures["modelVersions"],
+            conversations=figures["conversations"],
+            conversations_by_status=[KeyCount(key=k, count=v) for k, v
+                                     in figures["conversationsByStatus"].items()],
+            purchase_intent=[KeyCount(key=k, count=v) for k, v
+                             in figures["purchaseIntent"].items()],
+            leads_captured=figures["leadsCaptured"], conversion_rate=figures["conversionRate"],
+            messages=ChatbotMessageCounts(total=messages["total"], user=messages["user"],
+                                          assistant=messages["assistant"]),
+            average_messages_per_conversation=figures["averageMessagesPerConversation"],
+            top_intents=[IntentCount(intent=i["intent"], count=i["count"])
+                         for i in figures["topIntents"]],
+            average_sentiment=figures["averageSentiment"],
+            average_confidence=figures["averageConfidence"],
+            last_active_at=figures["lastActiveAt"],
         )
 
 

@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from leadgraph.domain.calls import Call
 from leadgraph.domain.conversations import Conversation, Message
-from leadgraph.domain.errors import Unauthenticated
+from leadgraph.domain.errors import ServiceUnavailable, Unauthenticated
 from leadgraph.domain.leads import Lead
 from leadgraph.domain.users import Principal, User
 from leadgraph.resolvers.registry import UseCases
@@ -52,6 +52,12 @@ class Loaders:
         self.delivery_by_message_id: DataLoader[str, dict[str, Any] | None] = DataLoader(
             load_fn=_delivery_loader(use_cases), cache=cache
         )
+        # A chatbot's figures, keyed by the loaded bot document (cached by its id): a page of
+        # ``chatbots { analytics }`` costs the same few aggregations as one bot.
+        self.chatbot_analytics_by_id: DataLoader[dict[str, Any], dict[str, Any]] = DataLoader(
+            load_fn=_chatbot_analytics_loader(use_cases), cache=cache,
+            cache_key_fn=lambda bot: str(bot["id"]),
+        )
 
 
 def _delivery_loader(
@@ -61,6 +67,17 @@ def _delivery_loader(
         if use_cases.integrations is None:
             return [None] * len(message_ids)
         return await use_cases.integrations.delivery_statuses(message_ids)
+
+    return load
+
+
+def _chatbot_analytics_loader(
+    use_cases: UseCases,
+) -> Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]:
+    async def load(bots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if use_cases.chatbots is None:  # unreachable: Chatbot objects need the use cases
+            raise ServiceUnavailable("Chatbots are not available")
+        return await use_cases.chatbots.analytics_for(bots)
 
     return load
 

@@ -71,6 +71,7 @@ FIELD_COSTS: dict[str, int] = {
     "Query.dashboard": 10,
     "Query.leadAnalytics": 10,
     "Query.conversationAnalytics": 10,
+    "Chatbot.analytics": 10,  # batched per page, but six commands over the bots' traffic
     "Lead.possibleDuplicates": 5,
     # An assistant turn, a voice engine, a training run, a bulk import.
     "Mutation.sendMessage": 25,

@@ -4,6 +4,7 @@ stores datetimes given to ``$set`` as strings)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -115,53 +116,98 @@ class MongoChatbotStore:
     async def count(self, collection: str, query: dict[str, Any]) -> int:
         return await self._db[collection].count_documents(query)
 
-    async def activity(self, chatbot_id: str) -> ChatbotActivity:
-        """Five commands whatever the traffic: conversations grouped by status and purchase
-        intent, those with a lead counted, the latest activity, the ids (messages carry their
-        conversation's id, not the bot's), then the messages grouped by role and the visitor's
-        messages grouped by intent. Plain ``$match`` + ``$group`` stages (see
-        ``adapters/mongo/analytics.py`` for what nx-27017 evaluates like MongoDB)."""
+    async def count_by_chatbot(self, collection: str, chatbot_ids: list[str]
+                               ) -> dict[str, int]:
+        """One ``$group`` for any number of bots (bots with none are absent)."""
+        return {str(row["_id"]): int(row["count"]) for row in await _rows(
+            self._db[collection], [
+                {"$match": {"chatbot_id": {"$in": chatbot_ids}}},
+                {"$group": {"_id": "$chatbot_id", "count": {"$sum": 1}}},
+            ])}
+
+    async def activities(self, chatbot_ids: list[str]) -> dict[str, ChatbotActivity]:
+        """Four commands whatever the number of bots or the traffic: conversations grouped by
+        bot, status and purchase intent; the conversations' ids, bots, leads and last activity
+        (messages carry their conversation's id, not the bot's, and nx-27017's ``$max`` on
+        dates gives strings, so the latest is picked here); then the messages grouped by
+        conversation and role, and the visitor's messages by conversation and intent, folded
+        into their bots. Plain ``$match`` + ``$group`` stages (see
+        ``adapters/mongo/analytics.py`` for what nx-27017 evaluates like MongoDB). One bot's
+        figures (REST) and a page of bots' (GraphQL ``Chatbot.analytics``) run this same code."""
         conversations = self._db[CONVERSATIONS]
         messages = self._db["messages"]
-        mine = {"chatbot_id": chatbot_id}
-        by_status: dict[str, int] = {}
-        by_intent: dict[str, int] = {}
+        mine = {"chatbot_id": {"$in": chatbot_ids}}
+        by_status: dict[str, dict[str, int]] = {}
+        by_intent: dict[str, dict[str, int]] = {}
         for row in await _rows(conversations, [
             {"$match": mine},
-            {"$group": {"_id": {"$concat": ["$status", "|", "$purchase_intent"]},
+            {"$group": {"_id": {"$concat": ["$chatbot_id", "|", "$status", "|",
+                                            "$purchase_intent"]},
                         "count": {"$sum": 1}}},
         ]):
-            status, _, intent = str(row["_id"]).partition("|")
-            by_status[status] = by_status.get(status, 0) + int(row["count"])
-            by_intent[intent] = by_intent.get(intent, 0) + int(row["count"])
+            bot, _, rest = str(row["_id"]).partition("|")
+            status, _, intent = rest.partition("|")
+            statuses = by_status.setdefault(bot, {})
+            statuses[status] = statuses.get(status, 0) + int(row["count"])
+            intents = by_intent.setdefault(bot, {})
+            intents[intent] = intents.get(intent, 0) + int(row["count"])
         if not by_status:
-            return ChatbotActivity()
-        with_lead = await conversations.count_documents(
-            {"$and": [mine, {"lead_id": {"$ne": None}}]})
-        latest = await conversations.find_one(
-            mine, projection={"last_active": 1}, sort=[("last_active", DESCENDING)])
-        ids = [str(row["_id"]) async for row in conversations.find(mine, {"_id": 1})]
-        in_bot = {"conversation_id": {"$in": ids}}
-        roles = {str(row["_id"]): int(row["count"]) for row in await _rows(messages, [
-            {"$match": in_bot}, {"$group": {"_id": "$role", "count": {"$sum": 1}}},
-        ])}
-        intents = [
-            IntentCount(str(row["_id"]), int(row["count"]), _float(row.get("sentiment")),
-                        _float(row.get("confidence")))
-            for row in await _rows(messages, [
-                {"$match": {"$and": [in_bot, {"role": "user"}]}},
-                {"$group": {"_id": "$analysis.intent", "count": {"$sum": 1},
-                            "sentiment": {"$avg": "$analysis.sentiment"},
-                            "confidence": {"$avg": "$analysis.confidence"}}},
-            ])
-            if row["_id"] is not None and row["count"]
-        ]
-        return ChatbotActivity(
-            conversations_by_status=by_status, conversations_by_purchase_intent=by_intent,
-            conversations_with_lead=with_lead, messages_by_role=roles,
-            visitor_intents=intents,
-            last_active=latest.get("last_active") if latest is not None else None,
-        )
+            return {}
+        bot_of: dict[str, str] = {}
+        with_lead: dict[str, int] = {}
+        latest: dict[str, datetime] = {}
+        async for row in conversations.find(
+                mine, {"_id": 1, "chatbot_id": 1, "lead_id": 1, "last_active": 1}):
+            bot = str(row["chatbot_id"])
+            bot_of[str(row["_id"])] = bot
+            if row.get("lead_id") is not None:
+                with_lead[bot] = with_lead.get(bot, 0) + 1
+            active = row.get("last_active")
+            if isinstance(active, datetime) and (bot not in latest or active > latest[bot]):
+                latest[bot] = active
+        in_bots = {"conversation_id": {"$in": list(bot_of)}}
+        roles: dict[str, dict[str, int]] = {}
+        for row in await _rows(messages, [
+            {"$match": in_bots},
+            {"$group": {"_id": {"$concat": ["$conversation_id", "|", "$role"]},
+                        "count": {"$sum": 1}}},
+        ]):
+            conversation, _, role = str(row["_id"]).partition("|")
+            counted = roles.setdefault(bot_of.get(conversation, ""), {})
+            counted[role] = counted.get(role, 0) + int(row["count"])
+        # bot -> intent -> [count, sentiment sum, confidence sum]
+        sums: dict[str, dict[str, list[float]]] = {}
+        for row in await _rows(messages, [
+            {"$match": {"$and": [in_bots, {"role": "user"},
+                                 {"analysis.intent": {"$ne": None}}]}},
+            {"$group": {"_id": {"$concat": ["$conversation_id", "|", "$analysis.intent"]},
+                        "count": {"$sum": 1},
+                        "sentiment": {"$avg": "$analysis.sentiment"},
+                        "confidence": {"$avg": "$analysis.confidence"}}},
+        ]):
+            if row["_id"] is None or not row["count"]:
+                continue
+            conversation, _, intent = str(row["_id"]).partition("|")
+            count = int(row["count"])
+            total = sums.setdefault(bot_of.get(conversation, ""), {}).setdefault(
+                intent, [0, 0.0, 0.0])
+            total[0] += count
+            total[1] += _float(row.get("sentiment")) * count
+            total[2] += _float(row.get("confidence")) * count
+        return {
+            bot: ChatbotActivity(
+                conversations_by_status=by_status[bot],
+                conversations_by_purchase_intent=by_intent.get(bot, {}),
+                conversations_with_lead=with_lead.get(bot, 0),
+                messages_by_role=roles.get(bot, {}),
+                visitor_intents=[
+                    IntentCount(intent, int(c), s / c, f / c)
+                    for intent, (c, s, f) in sums.get(bot, {}).items()
+                ],
+                last_active=latest.get(bot),
+            )
+            for bot in by_status
+        }
 
 
 async def _rows(collection: AsyncCollection[Any], pipeline: list[dict[str, Any]]
