@@ -118,7 +118,11 @@ def serve(mode: str, port: int, mongodb_url: str, data_dir: Path, redis_url: str
         extra: dict[str, Any] = {"redis_url": redis_url} if redis_url else {}
         if redis_url:
             extra["redis_channel_prefix"] = prefix
-        app = create_app(app_settings(mongodb_url, data_dir, DB_NAME, API_KEY,
+        # One database per deployment: the two Redis replicas share one; a server without
+        # Redis is a deployment of its own. (A server without Redis sharing a database with
+        # the replicas would see their lead events' seq numbers as holes it must wait out.)
+        db_name = f"{DB_NAME}_replicas" if redis_url else f"{DB_NAME}_{port}"
+        app = create_app(app_settings(mongodb_url, data_dir, db_name, API_KEY,
                                       secrets.token_urlsafe(48), **extra))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                 lifespan="on", ws_max_queue=1024)

@@ -18,6 +18,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -31,6 +32,7 @@ from leadgraph.schema.limits import LimitedValidationCache
 from leadgraph.schema.mutation import Mutation
 from leadgraph.schema.persisted import SafelistGate
 from leadgraph.schema.query import Query
+from leadgraph.schema.runner import LeanExtensionsRunner
 from leadgraph.schema.sharing import SharedEventExecutionContext
 from leadgraph.schema.subscription import Subscription
 
@@ -57,6 +59,12 @@ class LeadGraphSchema(strawberry.Schema):
         allowed.discard(OperationType.SUBSCRIPTION)
         kwargs["allowed_operation_types"] = allowed
         return await super().execute(*args, **kwargs)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """Per-result extension work found once per operation (``schema/runner.py``)."""
+        return LeanExtensionsRunner(execution_context, extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -15,7 +15,7 @@ cache). Anything else executes as usual: a different payload object, an operatio
 variables (e.g. ``messageAdded(afterSeq:)``, whose replay differs per subscriber), another
 principal, or a result with errors (each subscriber then executes it itself).
 
-Memory: one entry, the latest event's results, replaced when another event arrives.
+Memory: the results of the latest few events, the oldest dropped as new ones arrive.
 """
 
 from __future__ import annotations
@@ -39,10 +39,7 @@ class SharedEventExecutionContext(StrawberryGraphQLCoreExecutionContext):
         principal = getattr(self.context_value, "principal", None)
         payload = self.root_value
         key = (id(self.operation), principal)
-        shared = _SHARED
-        if not shared or shared[0] is not payload:
-            shared[:] = [payload, {}]  # a new event: forget the previous one
-        results: dict[tuple[int, Any], Any] = shared[1]
+        results = _results_for(payload)
         known = results.get(key)
         if known is not None and known[0] is self.operation:
             return self._reuse(known[1])
@@ -73,5 +70,19 @@ async def _await_shielded(task: Awaitable[Any]) -> Any:
     return await asyncio.shield(task)
 
 
-# [payload, {(operation id, principal): (operation, result or task)}]
-_SHARED: list[Any] = []
+# The latest few events: [(payload, {(operation id, principal): (operation, result or task)})].
+# Several, not one: subscribers do not all handle events in the same order (a lead event
+# that arrived late is delivered after its successor by some, before it by others), and a
+# single entry would then be replaced back and forth, sharing nothing.
+_RECENT_EVENTS = 8
+_SHARED: list[tuple[Any, dict[tuple[int, Any], Any]]] = []
+
+
+def _results_for(payload: Any) -> dict[tuple[int, Any], Any]:
+    for seen, results in _SHARED:
+        if seen is payload:
+            return results
+    results = {}
+    _SHARED.append((payload, results))
+    del _SHARED[:-_RECENT_EVENTS]
+    return results

@@ -289,24 +289,34 @@ class LeadEvent:
     lead: Lead = strawberry.field(description="The lead as stored after the change.")
     at: datetime
     changed_fields: list[str] = strawberry.field(description="Lead fields the change touched.")
+    seq: int | None = strawberry.field(
+        default=None,
+        description=(
+            "Position in the lead-event journal, increasing across replicas: pass the last one "
+            "you received as leadEvents(afterSeq:) to get what you missed. Null only if the "
+            "journal could not be written."
+        ),
+    )
 
     @classmethod
     def from_domain(cls, event: DomainEvent) -> LeadEvent:
-        # The broker hands the same event object to every local subscriber, one after the
-        # other: build the (read-only) output once per event, not once per subscriber.
-        for seen, built in _LAST_LEAD_EVENT:
-            if seen is event:
+        # Every local subscriber gets the same event, live from the broker or (after a late
+        # seq) from the journal: build the (read-only) output once per event id, not once per
+        # subscriber, so one object also lets their executions be shared (schema/sharing.py).
+        for seen, built in _RECENT_LEAD_EVENTS:
+            if seen == (event.id, event.seq):
                 return built
         lead = domain_leads.Lead.model_validate(event.data["lead"])
         built = cls(
             type=LeadEventType(event.type), lead=Lead.from_domain(lead), at=event.at,
-            changed_fields=list(event.data.get("changed", [])),
+            changed_fields=list(event.data.get("changed", [])), seq=event.seq,
         )
-        _LAST_LEAD_EVENT[:] = [(event, built)]  # one entry: holds at most the latest event
+        _RECENT_LEAD_EVENTS.append(((event.id, event.seq), built))
+        del _RECENT_LEAD_EVENTS[:-8]  # a few: subscribers may take late events in other orders
         return built
 
 
-_LAST_LEAD_EVENT: list[tuple[DomainEvent, LeadEvent]] = []
+_RECENT_LEAD_EVENTS: list[tuple[tuple[str, int | None], LeadEvent]] = []
 
 
 @strawberry.type
