@@ -25,6 +25,7 @@ from leadgraph.adapters.ai.openai_assistant import OpenAIAssistant
 from leadgraph.adapters.broker.memory import InMemoryBroker
 from leadgraph.adapters.broker.redis import RedisBroker
 from leadgraph.adapters.clock import SystemClock
+from leadgraph.adapters.connection_slots import InProcessConnectionSlots, RedisConnectionSlots
 from leadgraph.adapters.locks import InProcessLocks, RedisLocks
 from leadgraph.adapters.mongo.activities import MongoActivityRepository
 from leadgraph.adapters.mongo.analytics import MongoAnalyticsRepository
@@ -39,6 +40,7 @@ from leadgraph.adapters.mongo.embedded import EmbeddedMongo
 from leadgraph.adapters.mongo.idempotency import MongoIdempotencyStore
 from leadgraph.adapters.mongo.imports import MongoImportJobRepository, MongoLeadBulkStore
 from leadgraph.adapters.mongo.integrations import MongoIntegrationStore
+from leadgraph.adapters.mongo.lead_events import MongoEventJournal
 from leadgraph.adapters.mongo.leads import MongoLeadRepository
 from leadgraph.adapters.mongo.merges import MongoMergeRepository
 from leadgraph.adapters.mongo.mfa import MongoMfaStore
@@ -56,6 +58,7 @@ from leadgraph.adapters.security.passwords import Argon2PasswordHasher
 from leadgraph.adapters.security.tokens import JwtTokenCodec
 from leadgraph.adapters.voice import open_voice
 from leadgraph.domain.assistant.engine import LocalAssistant
+from leadgraph.domain.events import LEADS_CHANNEL
 from leadgraph.domain.ports import ServiceObserver
 from leadgraph.resolvers.activities import ActivityUseCases
 from leadgraph.resolvers.analytics import AnalyticsUseCases
@@ -67,6 +70,7 @@ from leadgraph.resolvers.health import HealthUseCases
 from leadgraph.resolvers.idempotency import IdempotencyUseCases
 from leadgraph.resolvers.imports import ImportUseCases
 from leadgraph.resolvers.integrations import IntegrationConfig, IntegrationUseCases
+from leadgraph.resolvers.lead_events import JournaledBroker, SharedJournalReads
 from leadgraph.resolvers.leads import LeadUseCases
 from leadgraph.resolvers.merges import MergeUseCases
 from leadgraph.resolvers.mfa import MfaUseCases
@@ -146,7 +150,8 @@ async def open_runtime(
 
         clock = SystemClock()
         users = MongoUserRepository()
-        mfa = MfaUseCases(MongoMfaStore(database.client[database.db_name]))
+        mfa = MfaUseCases(MongoMfaStore(database.client[database.db_name]), clock,
+                          valid_window=settings.mfa_totp_valid_window)
         auth = AuthUseCases(
             users=users,
             api_keys=MongoApiKeyRepository(),
@@ -179,15 +184,23 @@ async def open_runtime(
         activity_repository = MongoActivityRepository()
         call_repository = MongoCallRepository()
         voice_engines = await stack.enter_async_context(open_voice(settings))
+        # Lead events are numbered and journaled in MongoDB before they are published, by
+        # every use case that publishes them (leads, scores, merges): leadEvents(afterSeq:).
+        lead_journal = MongoEventJournal(database.client[database.db_name],
+                                         settings.lead_events_retention_seconds)
+        await lead_journal.ensure_indexes()
+        lead_publisher = JournaledBroker(broker, lead_journal, frozenset({LEADS_CHANNEL}))
         voice = VoiceUseCases(voice_engines.tts, voice_engines.stt)
         scores = ScoreUseCases(
             lead_repository, conversation_repository, message_repository, activity_repository,
-            MongoScoreHistoryRepository(), broker, clock, calls=call_repository,
+            MongoScoreHistoryRepository(), lead_publisher, clock, calls=call_repository,
         )
         scores.start()
         stack.push_async_callback(scores.stop)
         activities = ActivityUseCases(activity_repository, lead_repository, scores, clock)
-        leads = LeadUseCases(lead_repository, users, broker, clock, activities, scores)
+        leads = LeadUseCases(lead_repository, users, lead_publisher, clock, activities, scores,
+                             journal=SharedJournalReads(lead_journal),
+                             hole_grace_seconds=settings.lead_events_hole_grace_seconds)
         imports = ImportUseCases(
             MongoImportJobRepository(), MongoLeadBulkStore(), users, activity_repository, broker,
             clock, rescore=scores.request_refresh,
@@ -213,12 +226,12 @@ async def open_runtime(
             scores=scores,
             merges=MergeUseCases(
                 lead_repository, conversation_repository, activity_repository,
-                MongoMergeRepository(), activities, scores, broker, clock,
+                MongoMergeRepository(), activities, scores, lead_publisher, clock,
             ),
             auth=auth,
             users=UserUseCases(users, auth),
             health=HealthUseCases(probes, clock, __version__, optional=["broker"]),
-            sockets=SocketQuota(per_user=10),
+            sockets=open_socket_quota(stack, settings),
             imports=imports,
             analytics=AnalyticsUseCases(MongoAnalyticsRepository(), clock),
             calls=CallUseCases(
@@ -233,6 +246,19 @@ async def open_runtime(
         use_cases = await open_protection(stack, settings, database, clock, use_cases)
         use_cases = open_rate_limits(stack, settings, clock, use_cases)
         yield Runtime(settings=settings, use_cases=use_cases, database=database, broker=broker)
+
+
+def open_socket_quota(stack: AsyncExitStack, settings: Settings) -> SocketQuota:
+    """Seed 003's 10 sockets per user: counted in Redis when configured (every replica),
+    else in this process."""
+    slots: InProcessConnectionSlots | RedisConnectionSlots
+    if settings.redis_url:
+        redis_slots = RedisConnectionSlots(settings.redis_url, settings.redis_channel_prefix)
+        stack.push_async_callback(redis_slots.close)
+        slots = redis_slots
+    else:
+        slots = InProcessConnectionSlots()
+    return SocketQuota(slots, per_user=10, lease_seconds=settings.ws_connection_lease_seconds)
 
 
 def open_rate_limits(

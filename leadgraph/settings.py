@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     mongodb_connect_timeout_ms: int = Field(default=5000, ge=100)
     redis_url: str | None = None
     redis_channel_prefix: str = "leadgraph"
+    # Lead-event journal (``leadEvents(afterSeq:)`` replay): entries kept this long (TTL), and
+    # how long a subscriber waits for a missing ``seq`` before skipping it (a writer that died
+    # between numbering and storing its event).
+    lead_events_retention_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    lead_events_hole_grace_seconds: float = Field(default=5.0, gt=0)
 
     # Security.
     api_key: SecretStr | None = None
@@ -46,6 +51,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "leadgraph-api"
     access_token_ttl_seconds: int = Field(default=3600, ge=60)
     refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=300)
+    # TOTP time-steps (30 s) accepted either side of now. 1 (RFC 6238's advice) in service; the
+    # MFA tests widen it to have many distinct codes, each accepted once, without waiting.
+    mfa_totp_valid_window: int = Field(default=1, ge=0, le=10)
 
     # Assistant.
     ai_provider: str = "local"
@@ -132,6 +140,10 @@ class Settings(BaseSettings):
     graphql_max_batch_operations: int = Field(default=10, ge=0)  # 0 turns batching off
     graphql_ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
     graphql_ws_max_subscriptions: int = Field(default=50, ge=1)
+
+    # Seed 003's 10 sockets per user (leadgraph.resolvers.sockets): with REDIS_URL every
+    # replica shares the count; an open socket renews its lease, a crashed replica's expire.
+    ws_connection_lease_seconds: float = Field(default=60.0, ge=1)
 
     # Transport limits (HTTP 413 / WebSocket close 1009); see README "Security".
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

@@ -29,7 +29,10 @@ from tests.test_e2e import E2E_API_KEY, ServeProcess, api, leadgraph_serve
 pytestmark = pytest.mark.e2e
 
 SECRET = "scale-out-secret-key-0123456789abcdef-xyz"
-LEAD_EVENTS = "subscription { leadEvents { type lead { id email } } }"
+LEAD_EVENTS = "subscription { leadEvents { seq type lead { id email } } }"
+LEAD_EVENTS_AFTER = """subscription($after: Int) {
+  leadEvents(afterSeq: $after) { seq type lead { id email } }
+}"""
 MESSAGES = """subscription($id: ID!, $after: Int) {
   messageAdded(conversationId: $id, afterSeq: $after) { seq role content }
 }"""
@@ -239,6 +242,11 @@ def seqs(receiver: Receiver) -> list[int]:
     return [item["seq"] for item in receiver.items]
 
 
+def contiguous(numbers: list[int]) -> bool:
+    """Each once, in order, none missing: what a gap-free ``seq`` stream delivers."""
+    return bool(numbers) and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+
 def prefixed_clients(client: redis.Redis, prefix: str) -> list[dict[str, Any]]:
     return [entry for entry in client.client_list()
             if str(entry.get("name", "")).startswith(f"{prefix}:")]
@@ -347,6 +355,8 @@ async def test_redis_restart_loses_no_message_and_keeps_the_service_answering(
             probes = await until_live([leads_on_a, leads_on_b], http_b)
             await chat_turn(http_b, conversation_id, 0)
             await messages_on_a.wait_for(lambda items: len(items) >= 2, "the first turn")
+            # What a client that drops off now would pass back as afterSeq.
+            seq_before_outage = max(seqs(leads_on_a))
 
             own_redis.kill()
 
@@ -396,16 +406,38 @@ async def test_redis_restart_loses_no_message_and_keeps_the_service_answering(
                 lambda items: any(item["lead"]["id"] == closing for item in items),
                 "the closing lead event",
             )
+            await leads_on_a.wait_for(
+                lambda items: any(item["lead"]["id"] == closing for item in items),
+                "the closing lead event on A",
+            )
             # Exactly once: queued events flushed to Redis are not delivered to B again.
             b_ids = [lead_id for kind, lead_id in without(leads_on_b.lead_writes(), probes)]
             assert b_ids == [*outage_leads, after_restart, closing], b_ids
+            # A missed B's outage writes live (Redis was down): the lead-event journal gave
+            # them to it after the resync, before the later ones, each once, in order.
             a_ids = [lead_id for kind, lead_id in without(leads_on_a.lead_writes(), probes)]
-            # A: no duplicate, publish order kept. (The outage leads reach A too when B flushes
-            # its outbox after A has resubscribed, which the grace period makes likely but a
-            # non-sequenced stream cannot guarantee; messageAdded above is the guarantee.)
-            assert len(a_ids) == len(set(a_ids)), a_ids
-            assert after_restart in a_ids
-            assert a_ids == [lead_id for lead_id in b_ids if lead_id in set(a_ids)], a_ids
+            assert a_ids == b_ids, a_ids
+            # Every lead event (score changes too), not only the writes: no gap, no repeat.
+            assert contiguous(seqs(leads_on_a)), seqs(leads_on_a)
+            assert contiguous(seqs(leads_on_b)), seqs(leads_on_b)
+
+            # A client that dropped off before the outage resumes with afterSeq: it gets what
+            # it missed from the journal, then live events, on either replica.
+            resumed = await Receiver.open(b, LEAD_EVENTS_AFTER, "leadEvents",
+                                          {"after": seq_before_outage})
+            try:
+                late = await create_lead(http_a, "late")
+                await resumed.wait_for(
+                    lambda items: any(item["lead"]["id"] == late for item in items),
+                    "the replay and a live event after it",
+                )
+                assert contiguous(seqs(resumed)), seqs(resumed)
+                assert seqs(resumed)[0] == seq_before_outage + 1, seqs(resumed)
+                resumed_ids = [lead_id for kind, lead_id
+                               in without(resumed.lead_writes(), probes)]
+                assert resumed_ids == [*b_ids, late], resumed_ids
+            finally:
+                await resumed.close()
 
             # Still one subscriber connection per replica after the reconnect, and ready.
             own = own_redis.client()

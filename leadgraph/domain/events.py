@@ -30,15 +30,21 @@ class DomainEvent:
     data: dict[str, Any]
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Position in a durable journal (lead events): strictly increasing across replicas, so a
+    # subscriber can dedupe, spot gaps and replay. ``None`` for events that are not journaled.
+    seq: int | None = None
 
     def to_message(self) -> dict[str, Any]:
-        return {
+        message: dict[str, Any] = {
             "id": self.id,
             "type": self.type,
             "channel": self.channel,
             "data": self.data,
             "at": self.at.isoformat(),
         }
+        if self.seq is not None:
+            message["seq"] = self.seq
+        return message
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> DomainEvent:
@@ -48,4 +54,5 @@ class DomainEvent:
             data=dict(message["data"]),
             at=datetime.fromisoformat(str(message["at"])),
             id=str(message["id"]),
+            seq=int(message["seq"]) if message.get("seq") is not None else None,
         )

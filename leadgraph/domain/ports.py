@@ -140,6 +140,22 @@ class EventBroker(Protocol):
     async def ping(self) -> bool: ...
 
 
+class EventJournal(Protocol):
+    """A durable, numbered record of one channel's events (lead events), shared by replicas,
+    so a subscriber can replay what it missed (``afterSeq``, a Redis restart)."""
+
+    async def append(self, event: DomainEvent) -> DomainEvent:
+        """Store the event under the next ``seq`` (strictly increasing across replicas);
+        returns it with that ``seq``."""
+        ...
+    async def after(self, seq: int, limit: int) -> list[DomainEvent]:
+        """Stored events with a ``seq`` above ``seq``, in ``seq`` order."""
+        ...
+    async def head(self) -> int:
+        """The last ``seq`` taken (0 before the first event)."""
+        ...
+
+
 class HealthProbe(Protocol):
     async def ping(self) -> bool: ...
 
@@ -191,6 +207,24 @@ class ConversationLock(Protocol):
     """Serialises the turns of one conversation, across replicas when Redis is configured."""
 
     def hold(self, conversation_id: str) -> AbstractAsyncContextManager[None]: ...
+
+
+class ConnectionSlots(Protocol):
+    """Open long-lived connections (WebSockets) per principal, for a per-user quota: in
+    Redis, shared by every replica, or in-process. Each slot is a lease that its holder
+    renews while the connection is open, so the slots of a crashed replica free up."""
+
+    async def take(self, owner: str, connection_id: str, limit: int,
+                   lease_seconds: float) -> bool:
+        """Hold a slot for ``connection_id`` unless ``owner`` already holds ``limit`` live
+        ones (atomically); False: the quota is full."""
+        ...
+    async def renew(self, owner: str, connection_id: str, lease_seconds: float) -> None:
+        """Extend the slot's lease (restoring it if it was lost). Never raises."""
+        ...
+    async def give_back(self, owner: str, connection_id: str) -> None:
+        """Free the slot. Never raises (an unreturned slot expires with its lease)."""
+        ...
 
 
 class AssistantEngine(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +27,17 @@ from leadgraph.domain.leads import (
     new_lead_fields,
 )
 from leadgraph.domain.pagination import Page, PageRequest, Window
-from leadgraph.domain.ports import Clock, EventBroker, LeadRepository, UserRepository
+from leadgraph.domain.ports import (
+    Clock,
+    EventBroker,
+    EventJournal,
+    LeadRepository,
+    UserRepository,
+)
 from leadgraph.domain.scoring import score_lead
 from leadgraph.domain.users import Principal
 from leadgraph.resolvers.activities import ActivityUseCases
+from leadgraph.resolvers.lead_events import gapless_events
 from leadgraph.resolvers.scores import ScoreUseCases
 
 
@@ -48,8 +56,13 @@ class LeadWrite:
 class LeadUseCases:
     def __init__(
         self, leads: LeadRepository, users: UserRepository, broker: EventBroker, clock: Clock,
-        activities: ActivityUseCases, scores: ScoreUseCases,
+        activities: ActivityUseCases, scores: ScoreUseCases, *,
+        journal: EventJournal | None = None, hole_grace_seconds: float = 5.0,
     ) -> None:
+        """``broker`` should journal lead events (``JournaledBroker`` on ``journal``) when a
+        ``journal`` is given: ``events`` then replays and numbers them."""
+        self._journal = journal
+        self._hole_grace_seconds = hole_grace_seconds
         self._leads = leads
         self._users = users
         self._broker = broker
@@ -117,7 +130,21 @@ class LeadUseCases:
     async def count(self, actor: Principal, lead_filter: LeadFilter) -> int:
         return await self._leads.count(lead_filter)
 
-    async def events(self, actor: Principal) -> AsyncIterator[DomainEvent]:
+    async def events(
+        self, actor: Principal, after_seq: int | None = None
+    ) -> AsyncIterator[DomainEvent]:
+        """Every lead event from now on, or (``after_seq``) every one after that ``seq``
+        first: in ``seq`` order, each once, across Redis restarts (see ``lead_events``)."""
+        if after_seq is not None and after_seq < 0:
+            raise ValidationFailed.single("afterSeq", "must be 0 or more")
+        if self._journal is not None:
+            async with aclosing(gapless_events(
+                self._broker, self._journal, LEADS_CHANNEL, after_seq,
+                hole_grace_seconds=self._hole_grace_seconds,
+            )) as events:
+                async for event in events:
+                    yield event
+            return
         subscription = self._broker.subscribe(LEADS_CHANNEL)
         try:
             async for event in subscription:

@@ -23,10 +23,17 @@ Ctx = Info[GraphQLContext, Any]
 class Subscription(CallSubscription, ChatbotSubscription):
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
-        description="Every lead created, updated or deleted, through any transport or replica.",
+        description=(
+            "Every lead created, updated or deleted, through any transport or replica, in seq "
+            "order, each once. With afterSeq, the events after that seq are replayed first "
+            "(the journal keeps them for LEAD_EVENTS_RETENTION_SECONDS)."
+        ),
     )
-    async def lead_events(self, info: Ctx) -> AsyncGenerator[LeadEvent, None]:
-        async for event in info.context.use_cases.leads.events(info.context.actor()):
+    async def lead_events(
+        self, info: Ctx, after_seq: int | None = None
+    ) -> AsyncGenerator[LeadEvent, None]:
+        async for event in info.context.use_cases.leads.events(info.context.actor(),
+                                                               after_seq):
             yield LeadEvent.from_domain(event)
 
     @strawberry.subscription(

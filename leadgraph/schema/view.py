@@ -7,6 +7,7 @@ with 4403 without valid credentials.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -22,14 +23,17 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from leadgraph.domain.errors import DomainError, PayloadTooLarge, unavailable_for
 from leadgraph.resolvers.auth import Credentials
 from leadgraph.resolvers.registry import UseCases
 from leadgraph.schema.context import GraphQLContext, Loaders
+from leadgraph.schema.frames import NextFrames, SharedFrameTransportWSHandler
 from leadgraph.schema.persisted import resolve_persisted, run_keyed
+from leadgraph.schema.refusals import Refusal, refusal_response, refused_result
+from leadgraph.schema.ws_persisted import PersistedQueryWSHandler
 
 
 def _use_cases(request: Request | WebSocket) -> UseCases:
@@ -37,7 +41,16 @@ def _use_cases(request: Request | WebSocket) -> UseCases:
     return use_cases
 
 
+class TransportWSHandler(PersistedQueryWSHandler, SharedFrameTransportWSHandler):
+    """graphql-transport-ws with automatic persisted queries on ``subscribe``
+    (leadgraph.schema.ws_persisted) and shared ``next`` frames (leadgraph.schema.frames)."""
+
+
 class LeadGraphView(GraphQL[GraphQLContext, None]):
+    # ``next`` frames of a shared subscription result encoded once (leadgraph.schema.frames);
+    # APQ over WebSocket (leadgraph.schema.ws_persisted).
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(
         self, schema: strawberry.Schema, *, init_timeout_seconds: float = 10.0,
         max_subscriptions: int = 50, safelist: bool = False,
@@ -53,6 +66,7 @@ class LeadGraphView(GraphQL[GraphQLContext, None]):
             max_subscriptions_per_connection=max_subscriptions,
             multipart_uploads_enabled=True,  # importLeads; see parse_multipart for CSRF
         )
+        self.next_frames = NextFrames(self.encode_json)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -102,6 +116,31 @@ class LeadGraphView(GraphQL[GraphQLContext, None]):
         return "extensions" not in request.query_params and super().should_render_graphql_ide(
             request)
 
+    async def execute_operation(
+        self, request: Request, request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData], context: GraphQLContext,
+        root_value: None, sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """As Strawberry's, but in a batch an operation it refuses (a subscription, a mutation
+        over GET, no query, an unknown ``operationName``) is answered in its own slot.
+
+        Strawberry runs a batch's operations concurrently and lets the first refusal escape:
+        the batch was answered 400 while a mutation beside the refused operation still ran
+        (and went on running after the answer). Now every operation is awaited and answered.
+        """
+        if not isinstance(request_data, list):
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response)
+
+        async def one(data: GraphQLRequestData) -> ExecutionResult:
+            try:
+                return await self.execute_single(
+                    request, request_adapter, sub_response, context, root_value, data)
+            except HTTPException as exc:
+                return refused_result(exc)
+
+        return list(await asyncio.gather(*(one(data) for data in request_data)))
+
     async def execute_single(
         self, request: Request, request_adapter: AsyncHTTPRequestAdapter,
         sub_response: Response, context: GraphQLContext, root_value: None,
@@ -131,9 +170,9 @@ class LeadGraphView(GraphQL[GraphQLContext, None]):
         """
         headers = request.headers
         if not any(headers.get(name) for name in _PREFLIGHT_HEADERS):
-            raise HTTPException(
+            raise Refusal(
                 400, "Multipart requests need a non-empty 'Apollo-Require-Preflight' or "
-                "'X-Apollo-Operation-Name' header (CSRF protection)",
+                "'X-Apollo-Operation-Name' header (CSRF protection)", "CSRF_PREFLIGHT_REQUIRED",
             )
         return await super().parse_multipart(request)
 
@@ -146,8 +185,8 @@ class LeadGraphView(GraphQL[GraphQLContext, None]):
         request = Request(scope=scope, receive=receive)
         try:
             response = await run_keyed(request, lambda: self.run(request))  # Idempotency-Key
-        except HTTPException as exc:
-            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        except HTTPException as exc:  # Strawberry's refusals are text/plain; ours are GraphQL
+            response = refusal_response(exc)
         except PayloadTooLarge as exc:  # raised while the body streams in (leadgraph.limits)
             response = JSONResponse({"errors": [{
                 "message": exc.message, "extensions": {"code": exc.code},
