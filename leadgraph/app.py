@@ -19,6 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from leadgraph.limits import BodySizeLimit
 from leadgraph.metrics import PrometheusMetrics, ServiceMetrics
 from leadgraph.rest_compat import routes as rest_routes
+from leadgraph.rest_compat.fallbacks import route_error
 from leadgraph.rest_compat.openapi import build_document, docs_routes
 from leadgraph.runtime import open_runtime
 from leadgraph.schema import SchemaOptions, build_schema
@@ -77,7 +78,9 @@ def create_app(
     ]
     # OpenAPI 3.1 of every route above, built once; /api/docs.json, /api/docs and /docs.
     routes += docs_routes(build_document(routes))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # Unknown paths and wrong methods: the owning dialect's envelope, not Starlette's text.
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={404: route_error, 405: route_error})
     # 413 in the caller's format; see leadgraph.limits (WebSocket frames: uvicorn's ws_max_size).
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes)

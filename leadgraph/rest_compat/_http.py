@@ -243,6 +243,7 @@ def endpoint(
             return dialect.error_response(problem_for(Exception(), dialect.validation_status))
 
     run.__name__ = handler.__name__
+    run.dialect = dialect  # type: ignore[attr-defined]  # read by rest_compat.fallbacks
     run.__doc__ = handler.__doc__
     return run
 

@@ -27,6 +27,7 @@ def _deprecated(endpoint: Endpoint) -> Endpoint:
         return response
 
     run.__name__ = getattr(endpoint, "__name__", "deprecated")
+    run.dialect = getattr(endpoint, "dialect", None)  # type: ignore[attr-defined]
     return run
 
 
