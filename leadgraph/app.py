@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from cross_web import HTTPException
 from pymongo.monitoring import CommandListener
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,11 +20,11 @@ from starlette.routing import Route, WebSocketRoute
 from leadgraph.limits import BodySizeLimit
 from leadgraph.metrics import PrometheusMetrics, ServiceMetrics
 from leadgraph.rest_compat import routes as rest_routes
-from leadgraph.rest_compat.fallbacks import route_error
+from leadgraph.rest_compat.fallbacks import Fallbacks
 from leadgraph.rest_compat.openapi import build_document, docs_routes
 from leadgraph.runtime import open_runtime
 from leadgraph.schema import SchemaOptions, build_schema
-from leadgraph.schema.refusals import GraphQLRoute
+from leadgraph.schema.refusals import GraphQLRoute, refusal_response
 from leadgraph.schema.view import LeadGraphView
 from leadgraph.settings import Settings
 
@@ -43,6 +44,11 @@ def schema_options(settings: Settings) -> SchemaOptions:
         max_cost=settings.graphql_max_cost,
         default_list_size=settings.graphql_default_list_size,
     )
+
+
+def graphql_refusal(status: int, message: str) -> Response:
+    """A 404/405/413 under ``/graphql`` as the GraphQL transport's own refusal."""
+    return refusal_response(HTTPException(status, message))
 
 
 def create_app(
@@ -78,11 +84,13 @@ def create_app(
     ]
     # OpenAPI 3.1 of every route above, built once; /api/docs.json, /api/docs and /docs.
     routes += docs_routes(build_document(routes))
-    # Unknown paths and wrong methods: the owning dialect's envelope, not Starlette's text.
+    # Unknown paths, wrong methods and unmapped 413s: the path owner's envelope, not
+    # Starlette's text (leadgraph.rest_compat.fallbacks); /graphql/... as GraphQL errors.
+    fallbacks = Fallbacks(routes, foreign={"/graphql": graphql_refusal})
     app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={404: route_error, 405: route_error})
+                    exception_handlers=fallbacks.exception_handlers())
     # 413 in the caller's format; see leadgraph.limits (WebSocket frames: uvicorn's ws_max_size).
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes,
-                       max_upload_bytes=settings.max_upload_bytes)
+                       max_upload_bytes=settings.max_upload_bytes, refuse=fallbacks.too_large)
     app.add_middleware(PrometheusMetrics, metrics=metrics)
     return app

@@ -7,15 +7,19 @@ limit. It raises :class:`~leadgraph.domain.errors.PayloadTooLarge` from inside t
 own ``await request.body()`` / ``request.form()``, so the transport that asked for the body
 answers 413 in its caller's format (the GraphQL view with a GraphQL error, each REST dialect
 with its envelope through ``rest_compat._http.problem_for``). Only if nobody maps it does the
-middleware answer a plain 413 itself.
+middleware answer the 413 itself, through ``refuse`` (the app passes
+``rest_compat.fallbacks.Fallbacks.too_large``: the path owner's envelope); plain text only
+when mounted without one.
 
 Multipart bodies (CSV imports, audio uploads) get their own, larger limit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadgraph.domain.errors import PayloadTooLarge
@@ -24,11 +28,20 @@ BODY_LIMIT_SCOPE_KEY = "leadgraph.body_limit"
 """Where the limit that applies to this request is left for handlers (``scope[...]``)."""
 
 
+Refuse = Callable[[Scope, PayloadTooLarge], Response]
+
+
+def _plain(scope: Scope, exc: PayloadTooLarge) -> Response:
+    return PlainTextResponse(exc.message, status_code=413)
+
+
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int,
+                 refuse: Refuse = _plain) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.refuse = refuse
 
     def limit_for(self, headers: Headers) -> int:
         content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -69,8 +82,8 @@ class BodySizeLimit:
         except PayloadTooLarge as exc:
             if response_started:
                 raise
-            # No transport mapped it (a route that reads the body on its own): plain 413.
-            await PlainTextResponse(exc.message, status_code=413)(scope, receive, send)
+            # No transport mapped it (a route that reads the body on its own).
+            await self.refuse(scope, exc)(scope, receive, send)
 
 
 def declared_too_large(scope: Scope) -> PayloadTooLarge | None:
